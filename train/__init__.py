@@ -1,0 +1,1 @@
+"""Datasets, training loop and ONNX export (needs torch, except the synthetic generator)."""

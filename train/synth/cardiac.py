@@ -1,0 +1,211 @@
+"""A 3-D cardiac dipole model with per-wave Gaussians, projected to 12 leads through electrodes.
+
+The heart's electrical activity is a moving dipole ``D(t)`` (x: left, y: inferior,
+z: anterior).  Each wave (P, septal q, R, S, ST, T ...) adds a Gaussian pulse in time
+along a fixed direction.  Electrode potentials are ``r_e . D(t)`` for lead vectors
+``r_e`` of RA, LA, LL and V1-V6 plus electrode noise; the 12 leads are then formed
+exactly as an electrocardiograph does (I = LA - RA, aVR = RA - (LA + LL)/2, Vi - WCT),
+so Einthoven's and Goldberger's relations hold on every sample, noise included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+RENDER_FS = 500  # the model is rendered at 500 Hz; records100 is resampled from it, as in PTB-XL
+
+LIMB_ELECTRODES = {
+    "RA": np.array([-0.5, -0.2887, 0.0]),
+    "LA": np.array([0.5, -0.2887, 0.0]),
+    "LL": np.array([0.0, 0.5774, 0.0]),
+}
+# Precordial electrodes: angle in the horizontal plane from +x (left) towards +z (anterior),
+# a small inferior component, and a proximity gain (electrodes near the heart see more voltage).
+PRECORDIAL_ANGLES_DEG = np.array([120.0, 95.0, 75.0, 55.0, 30.0, 5.0])
+PRECORDIAL_GAIN = np.array([1.1, 1.6, 1.7, 1.6, 1.3, 1.0])
+PRECORDIAL_Y = np.array([0.05, 0.05, 0.1, 0.15, 0.15, 0.15])
+
+
+def unit(vector: np.ndarray | list[float]) -> np.ndarray:
+    """Normalize a 3-vector."""
+    array = np.asarray(vector, dtype=np.float64)
+    return array / np.linalg.norm(array)
+
+
+def frontal(angle_deg: float, z: float = 0.0) -> np.ndarray:
+    """Unit vector at a frontal-plane angle (0 = lead I, 90 = aVF) with anterior component ``z``."""
+    angle = np.deg2rad(angle_deg)
+    return unit([np.cos(angle), np.sin(angle), z])
+
+
+@dataclass
+class Wave:
+    """One Gaussian component of a beat.
+
+    ``tau`` is the centre relative to the R peak in seconds; ``qt_scaled`` waves (ST, T)
+    move with the QT interval, which follows heart rate (Bazett).
+    """
+
+    name: str
+    tau: float
+    sigma: float
+    amp: float
+    direction: np.ndarray
+    qt_scaled: bool = False
+
+
+@dataclass
+class Beat:
+    """The wave set of one record's beats plus its timing parameters."""
+
+    waves: list[Wave]
+    pr: float = 0.16  # s, P onset to QRS onset
+    qtc: float = 0.40  # s, Bazett-corrected QT
+
+    def get(self, name: str) -> Wave:
+        for wave in self.waves:
+            if wave.name == name:
+                return wave
+        raise KeyError(name)
+
+    def has(self, name: str) -> bool:
+        return any(wave.name == name for wave in self.waves)
+
+    def add(self, wave: Wave) -> None:
+        self.waves.append(wave)
+
+
+@dataclass
+class Traits:
+    """Per-patient anatomy and physiology (persist across a patient's records)."""
+
+    axis_deg: float
+    r_amp: float
+    s_amp: float
+    t_amp: float
+    p_amp: float
+    voltage_scale: float
+    heart_rate: float
+    qtc: float
+    pr: float
+    rotation: np.ndarray = field(default_factory=lambda: np.eye(3))
+    electrode_jitter_deg: np.ndarray = field(default_factory=lambda: np.zeros(6))
+
+
+def sample_traits(rng: np.random.Generator, age: float, sex: int) -> Traits:
+    """Draw a patient's traits from physiological ranges (axis, voltages, rate, intervals)."""
+    axis = float(np.clip(rng.normal(50.0 - 0.2 * (age - 50), 22.0), -25.0, 100.0))
+    male = sex == 0
+    voltage = float(np.exp(rng.normal(0.08 if male else -0.05, 0.18)) * (1.12 - 0.004 * (age - 20)))
+    angles = rng.normal(0.0, np.deg2rad(8.0), size=3)
+    return Traits(
+        axis_deg=axis,
+        r_amp=float(np.exp(rng.normal(np.log(1.2), 0.25))),
+        s_amp=float(np.exp(rng.normal(np.log(0.45), 0.3))),
+        t_amp=float(np.exp(rng.normal(np.log(0.32), 0.25))),
+        p_amp=float(np.exp(rng.normal(np.log(0.12), 0.2))),
+        voltage_scale=voltage,
+        heart_rate=float(np.clip(rng.normal(72.0, 12.0), 46.0, 118.0)),
+        qtc=float(np.clip(rng.normal(0.405, 0.018), 0.36, 0.45)),
+        pr=float(np.clip(rng.normal(0.155, 0.018), 0.12, 0.195)),
+        rotation=_rotation(angles),
+        electrode_jitter_deg=rng.normal(0.0, 6.0, size=6),
+    )
+
+
+def _rotation(angles: np.ndarray) -> np.ndarray:
+    ax, ay, az = angles
+    rx = np.array([[1, 0, 0], [0, np.cos(ax), -np.sin(ax)], [0, np.sin(ax), np.cos(ax)]])
+    ry = np.array([[np.cos(ay), 0, np.sin(ay)], [0, 1, 0], [-np.sin(ay), 0, np.cos(ay)]])
+    rz = np.array([[np.cos(az), -np.sin(az), 0], [np.sin(az), np.cos(az), 0], [0, 0, 1]])
+    return rz @ ry @ rx
+
+
+def normal_beat(traits: Traits, rng: np.random.Generator) -> Beat:
+    """The normal sinus beat of a patient: P, septal q, R, S and an asymmetric T."""
+    axis = traits.axis_deg + rng.normal(0.0, 4.0)
+    t_axis = axis + rng.normal(-5.0, 12.0)
+    jitter = lambda scale: float(np.exp(rng.normal(0.0, scale)))
+    waves = [
+        Wave("P", -0.0, 0.022 * jitter(0.1), traits.p_amp * jitter(0.1), frontal(55.0 + rng.normal(0, 10), 0.1)),
+        Wave("Q", -0.026, 0.008, 0.11 * jitter(0.3), unit([-0.6, 0.15, 0.75])),
+        Wave("R", 0.0, 0.0105 * jitter(0.08), traits.r_amp * jitter(0.05), frontal(axis, -0.35 + rng.normal(0, 0.12))),
+        Wave("S", 0.026, 0.0105 * jitter(0.08), traits.s_amp * jitter(0.08), unit([-0.3, -0.45, -0.85])),
+        Wave("T", 0.0, 0.05 * jitter(0.08), traits.t_amp * jitter(0.08), frontal(t_axis, 0.35), qt_scaled=True),
+        Wave("T2", 0.05, 0.03, 0.25 * traits.t_amp, frontal(t_axis, 0.35), qt_scaled=True),
+    ]
+    return Beat(waves=waves, pr=traits.pr + rng.normal(0, 0.006), qtc=traits.qtc + rng.normal(0, 0.006))
+
+
+def beat_times(rng: np.random.Generator, heart_rate: float, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """R-peak times with respiratory sinus arrhythmia and random variability, plus each RR."""
+    rr_mean = 60.0 / heart_rate
+    resp_hz = rng.uniform(0.18, 0.3)
+    phase = rng.uniform(0, 2 * np.pi)
+    rsa = rng.uniform(0.01, 0.05)
+    times: list[float] = []
+    rrs: list[float] = []
+    t = -rng.uniform(0.2, 1.2) * rr_mean
+    while t < seconds + 1.0:
+        rr = rr_mean * (1 + rsa * np.sin(2 * np.pi * resp_hz * t + phase) + rng.normal(0, 0.015))
+        times.append(t)
+        rrs.append(rr)
+        t += rr
+    return np.array(times), np.array(rrs)
+
+
+def render_dipole(
+    beat: Beat, traits: Traits, times: np.ndarray, rrs: np.ndarray, n: int, fs: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Sum every wave of every beat into the dipole ``D(t)``, shape ``[3, n]``."""
+    t = np.arange(n) / fs
+    qt = beat.qtc * np.sqrt(np.clip(rrs, 0.3, 2.0))
+    centres = []
+    sigmas = []
+    for wave in beat.waves:
+        if wave.name.startswith("P"):
+            base = -(beat.pr - 0.005) + wave.tau
+            centres.append(np.full(len(times), base))
+        elif wave.qt_scaled:
+            centres.append(qt - 0.14 + wave.tau * np.sqrt(np.clip(rrs, 0.3, 2.0)))
+        else:
+            centres.append(np.full(len(times), wave.tau))
+        sigmas.append(wave.sigma)
+    centre = times[:, None] + np.stack(centres, axis=1)  # [beats, waves]
+    sigma = np.array(sigmas)
+    amps = np.array([wave.amp for wave in beat.waves]) * np.exp(rng.normal(0, 0.03, size=centre.shape))
+    directions = np.stack([traits.rotation @ wave.direction for wave in beat.waves])  # [waves, 3]
+    dipole = np.zeros((3, n))
+    for b in range(centre.shape[0]):
+        lo = max(0, int((times[b] - 0.6) * fs))
+        hi = min(n, int((times[b] + 0.7) * fs))
+        if hi <= lo:
+            continue
+        segment = t[lo:hi]
+        pulses = np.exp(-0.5 * ((segment[None, :] - centre[b][:, None]) / sigma[:, None]) ** 2)  # [waves, len]
+        dipole[:, lo:hi] += (directions.T * amps[b]) @ pulses
+    return dipole * traits.voltage_scale
+
+
+def electrode_vectors(traits: Traits) -> np.ndarray:
+    """Lead vectors of RA, LA, LL, V1..V6 for this patient (electrode placement varies)."""
+    angles = np.deg2rad(PRECORDIAL_ANGLES_DEG + traits.electrode_jitter_deg)
+    precordial = np.stack(
+        [np.cos(angles) * PRECORDIAL_GAIN, PRECORDIAL_Y * PRECORDIAL_GAIN, np.sin(angles) * PRECORDIAL_GAIN], axis=1
+    )
+    return np.vstack([LIMB_ELECTRODES["RA"], LIMB_ELECTRODES["LA"], LIMB_ELECTRODES["LL"], precordial])
+
+
+def leads_from_electrodes(potentials: np.ndarray) -> np.ndarray:
+    """Form the 12 standard leads from electrode potentials ``[9, n]`` (RA, LA, LL, V1..V6)."""
+    ra, la, ll = potentials[0], potentials[1], potentials[2]
+    wct = (ra + la + ll) / 3.0
+    limb = np.stack([la - ra, ll - ra, ll - la, ra - (la + ll) / 2, la - (ra + ll) / 2, ll - (ra + la) / 2])
+    return np.vstack([limb, potentials[3:] - wct])
+
+
+def copy_beat(beat: Beat) -> Beat:
+    """Deep-enough copy so pathology edits never leak between records."""
+    return replace(beat, waves=[replace(wave, direction=wave.direction.copy()) for wave in beat.waves])
