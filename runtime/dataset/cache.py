@@ -173,7 +173,7 @@ def prepare(
     diagnostic = load_diagnostic_classes(root / STATEMENTS_CSV)
     rows = read_database(root, fs)
     labels = label_matrix([row.scp_codes for row in rows], diagnostic)
-    keep = labels.any(axis=1)
+    keep = np.asarray(labels.any(axis=1), dtype=bool)
     dropped_no_label = int((~keep).sum())
     rows = [row for row, kept in zip(rows, keep, strict=True) if kept]
     labels = labels[keep]
@@ -238,7 +238,7 @@ def prepare(
         "leads": list(STANDARD_LEADS),
         "classes": list(SUPERCLASSES),
         "split": {"protocol": split, "seed": seed, "train_folds": "1-8", "val_fold": 9, "test_fold": 10},
-        "records_listed": len(keep),
+        "records_listed": int(keep.size),
         "records_kept": len(rows),
         "dropped_no_superclass": dropped_no_label,
         "skipped_bad": len(problems),

@@ -24,7 +24,7 @@ LIMB_ELECTRODES = {
 # Precordial electrodes: angle in the horizontal plane from +x (left) towards +z (anterior),
 # a small inferior component, and a proximity gain (electrodes near the heart see more voltage).
 PRECORDIAL_ANGLES_DEG = np.array([120.0, 95.0, 75.0, 55.0, 30.0, 5.0])
-PRECORDIAL_GAIN = np.array([1.1, 1.6, 1.7, 1.6, 1.3, 1.0])
+PRECORDIAL_GAIN = np.array([1.8, 2.6, 2.8, 2.6, 2.1, 1.6])
 PRECORDIAL_Y = np.array([0.05, 0.05, 0.1, 0.15, 0.15, 0.15])
 
 
