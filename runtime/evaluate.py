@@ -1,0 +1,67 @@
+"""Scoring an ONNX model on a prepared dataset split (torch-free; used by train, compress, benchmark)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from runtime.card import ModelCard
+from runtime.dataset.cache import PreparedDataset
+from runtime.errors import DataError
+from runtime.metrics import evaluation
+from runtime.session import predict
+
+
+def check_compatible(card: ModelCard, dataset: PreparedDataset, source: str = "model") -> None:
+    """Refuse a model whose classes, sampling rate, leads or window do not match the data (names both)."""
+    if list(card.classes) != list(dataset.classes):
+        raise DataError(f"{source} predicts {card.classes} but {dataset.path} has classes {list(dataset.classes)}")
+    if int(card.fs) != dataset.fs:
+        raise DataError(
+            f"{source} expects {card.fs} Hz but {dataset.path} is {dataset.fs} Hz; prepare the data with --fs {card.fs}"
+        )
+    missing = [lead for lead in card.leads if lead not in dataset.leads]
+    if missing:
+        raise DataError(f"{source} needs leads {', '.join(missing)} that {dataset.path} lacks")
+    if card.window != dataset.samples:
+        raise DataError(
+            f"{source} takes {card.window}-sample windows but {dataset.path} has {dataset.samples}-sample records"
+        )
+
+
+def split_inputs(
+    dataset: PreparedDataset, split: str, leads: list[str], limit: int | None = None, seed: int = 0
+) -> tuple[np.ndarray, Any]:
+    """Record indices of a split (optionally a seeded subsample) and a loader of their mV signals."""
+    indices = dataset.indices(split)
+    if len(indices) == 0:
+        raise DataError(f"{dataset.path}: the {split} split is empty")
+    if limit is not None and len(indices) > limit:
+        indices = np.sort(np.random.default_rng([seed, 17]).choice(indices, size=limit, replace=False))
+    lead_index = [dataset.leads.index(lead) for lead in leads]
+
+    def load(rows: slice) -> np.ndarray:
+        return dataset.millivolts(indices[rows])[:, lead_index]
+
+    return indices, load
+
+
+def split_scores(
+    session: ort.InferenceSession, dataset: PreparedDataset, split: str, leads: list[str], limit: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and predicted probabilities of a split."""
+    indices, load = split_inputs(dataset, split, leads, limit)
+    probabilities = predict(session, load, len(indices))
+    return np.asarray(dataset.labels[indices]), probabilities
+
+
+def evaluate_splits(
+    session: ort.InferenceSession, dataset: PreparedDataset, card: ModelCard, splits: tuple[str, ...] = ("val", "test")
+) -> dict[str, Any]:
+    """Macro/per-class AUC, Fmax and F1 at the card's thresholds for each split."""
+    return {
+        split: evaluation(*split_scores(session, dataset, split, card.leads), card.classes, card.thresholds)
+        for split in splits
+    }

@@ -1,0 +1,104 @@
+"""Classification metrics shared by training, compression and the benchmark (torch-free).
+
+Macro AUC is the mean of per-class ROC AUCs (the PTB-XL benchmark's headline metric);
+classes without both positives and negatives in the split are skipped and reported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import f1_score, roc_auc_score
+
+
+def per_class_auc(labels: np.ndarray, scores: np.ndarray) -> list[float | None]:
+    """ROC AUC per class (None where a class has only one label value)."""
+    result: list[float | None] = []
+    for k in range(labels.shape[1]):
+        column = labels[:, k]
+        if column.min() == column.max():
+            result.append(None)
+        else:
+            result.append(float(roc_auc_score(column, scores[:, k])))
+    return result
+
+
+def macro_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Mean of the defined per-class AUCs (NaN if none is defined)."""
+    values = [v for v in per_class_auc(labels, scores) if v is not None]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def best_f1_thresholds(labels: np.ndarray, scores: np.ndarray) -> list[float]:
+    """Per-class threshold that maximizes F1 on this split (chosen on validation, used everywhere)."""
+    thresholds = []
+    for k in range(labels.shape[1]):
+        candidates = np.unique(np.quantile(scores[:, k], np.linspace(0.01, 0.99, 99)))
+        best, best_t = -1.0, 0.5
+        for t in candidates:
+            f1 = f1_score(labels[:, k], scores[:, k] >= t, zero_division=0)
+            if f1 > best:
+                best, best_t = f1, float(t)
+        thresholds.append(round(best_t, 6))
+    return thresholds
+
+
+def f1_at(labels: np.ndarray, scores: np.ndarray, thresholds: list[float]) -> float:
+    """Macro F1 with fixed per-class thresholds."""
+    decisions = scores >= np.asarray(thresholds)[None, :]
+    return float(f1_score(labels, decisions, average="macro", zero_division=0))
+
+
+def fmax(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Fmax: the best sample-averaged F1 over one global threshold (as in the PTB-XL benchmark)."""
+    best = 0.0
+    for t in np.linspace(0.01, 0.99, 99):
+        decisions = scores >= t
+        tp = (decisions & (labels == 1)).sum(axis=1)
+        predicted = decisions.sum(axis=1)
+        actual = labels.sum(axis=1)
+        has_prediction = predicted > 0
+        if not has_prediction.any():
+            continue
+        precision = np.mean(tp[has_prediction] / predicted[has_prediction])
+        recall = np.mean(tp / np.maximum(actual, 1))
+        if precision + recall > 0:
+            best = max(best, 2 * precision * recall / (precision + recall))
+    return float(best)
+
+
+def bootstrap_macro_auc(
+    labels: np.ndarray, scores: np.ndarray, rounds: int = 200, seed: int = 0, level: float = 0.9
+) -> tuple[float, float]:
+    """Bootstrap interval of macro AUC over records (level 0.9 -> 5th and 95th percentiles)."""
+    if rounds <= 0:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    n = len(labels)
+    values = []
+    for _ in range(rounds):
+        sample = rng.integers(0, n, size=n)
+        value = macro_auc(labels[sample], scores[sample])
+        if np.isfinite(value):
+            values.append(value)
+    if not values:
+        return (float("nan"), float("nan"))
+    tail = (1 - level) / 2 * 100
+    return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
+
+
+def evaluation(
+    labels: np.ndarray, scores: np.ndarray, classes: list[str] | tuple[str, ...], thresholds: list[float] | None = None
+) -> dict[str, Any]:
+    """Macro and per-class AUC, Fmax and (with thresholds) macro F1, as one JSON-ready dict."""
+    per_class = per_class_auc(labels, scores)
+    result: dict[str, Any] = {
+        "records": len(labels),
+        "macro_auc": macro_auc(labels, scores),
+        "auc": {name: value for name, value in zip(classes, per_class, strict=True)},
+        "fmax": fmax(labels, scores),
+    }
+    if thresholds is not None:
+        result["f1_at_thresholds"] = f1_at(labels, scores, thresholds)
+    return result

@@ -1,0 +1,124 @@
+"""Loading ONNX files safely and writing them atomically.
+
+``load_model`` refuses, before reading any tensor data or allocating: files that are not
+ONNX, truncated files, external-data references that are absolute or leave the model's
+folder, tensors whose declared size disagrees with their data, and absurd sizes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto
+
+from runtime.atomic import atomic_write_bytes
+from runtime.errors import ModelError
+
+DEFAULT_MAX_MODEL_BYTES = 1 << 30  # 1 GiB: far above any ECG model
+MAX_BYTES_ENV = "ECG_SHRINK_MAX_MODEL_BYTES"
+
+
+def max_model_bytes() -> int:
+    """Largest model (file plus external data) that is loaded (override: ECG_SHRINK_MAX_MODEL_BYTES)."""
+    value = os.environ.get(MAX_BYTES_ENV)
+    return int(value) if value else DEFAULT_MAX_MODEL_BYTES
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file (a model's identity in lineage records)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _tensor_bytes(tensor: TensorProto, source: Path) -> int:
+    dims = list(tensor.dims)
+    if any(d < 0 for d in dims):
+        raise ModelError(f"{source}: tensor {tensor.name!r} declares negative dimensions {dims}")
+    count = int(np.prod(dims, dtype=np.float64)) if dims else 1
+    try:
+        itemsize = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type)).itemsize
+    except Exception:
+        raise ModelError(f"{source}: tensor {tensor.name!r} has unknown data type {tensor.data_type}") from None
+    size = count * itemsize
+    if size > max_model_bytes():
+        raise ModelError(f"{source}: tensor {tensor.name!r} declares {size} bytes, above the {max_model_bytes()} limit")
+    return size
+
+
+def _check_tensors(model: onnx.ModelProto, source: Path) -> list[TensorProto]:
+    external: list[TensorProto] = []
+    tensors = list(model.graph.initializer)
+    for node in model.graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                tensors.append(attribute.t)
+    for tensor in tensors:
+        size = _tensor_bytes(tensor, source)
+        if tensor.data_location == TensorProto.EXTERNAL:
+            external.append(tensor)
+        elif tensor.HasField("raw_data") and len(tensor.raw_data) != size:
+            raise ModelError(
+                f"{source}: tensor {tensor.name!r} holds {len(tensor.raw_data)} bytes but its shape "
+                f"{list(tensor.dims)} needs {size}; the file is corrupt"
+            )
+    return external
+
+
+def _check_external(tensors: list[TensorProto], source: Path) -> None:
+    folder = source.parent.resolve()
+    for tensor in tensors:
+        info = {entry.key: entry.value for entry in tensor.external_data}
+        location = info.get("location", "")
+        if not location or os.path.isabs(location) or location.startswith(("/", "\\")) or ":" in location:
+            raise ModelError(
+                f"{source}: tensor {tensor.name!r} refers to external data at {location!r}; only relative paths beside the model are allowed"
+            )
+        target = (folder / location).resolve()
+        if folder not in target.parents:
+            raise ModelError(f"{source}: tensor {tensor.name!r} refers to {location!r}, outside the model's folder")
+        if not target.is_file():
+            raise ModelError(f"{source}: external data file {location!r} for tensor {tensor.name!r} not found")
+        offset = int(info.get("offset", 0) or 0)
+        length = int(info.get("length", 0) or 0) or _tensor_bytes(tensor, source)
+        if offset < 0 or offset + length > target.stat().st_size:
+            raise ModelError(f"{source}: external data {location!r} is shorter than tensor {tensor.name!r} needs")
+
+
+def load_model(path: str | Path) -> onnx.ModelProto:
+    """Load an ONNX file after the safety checks above; raise ``ModelError`` with the fix."""
+    source = Path(path)
+    if not source.is_file():
+        raise ModelError(f"{source}: model file not found")
+    size = source.stat().st_size
+    if size == 0:
+        raise ModelError(f"{source}: empty file, not an ONNX model")
+    if size > max_model_bytes():
+        raise ModelError(f"{source}: {size} bytes, above the {max_model_bytes()} byte limit (raise {MAX_BYTES_ENV})")
+    try:
+        model = onnx.load_model_from_string(source.read_bytes())
+    except Exception:
+        raise ModelError(f"{source}: not an ONNX model (protobuf parse failed); is the file truncated?") from None
+    if not model.graph.node or not model.graph.input or not model.graph.output:
+        raise ModelError(f"{source}: not an ONNX model (no graph nodes, inputs or outputs)")
+    external = _check_tensors(model, source)
+    if external:
+        _check_external(external, source)
+        onnx.load_external_data_for_model(model, str(source.parent))
+    return model
+
+
+def model_bytes(model: onnx.ModelProto) -> bytes:
+    """Serialize a model (single file, no external data)."""
+    return model.SerializeToString()
+
+
+def save_model(model: onnx.ModelProto, path: str | Path) -> Path:
+    """Write a model as one file, atomically."""
+    return atomic_write_bytes(path, model_bytes(model))

@@ -1,0 +1,134 @@
+"""Export a trained network to the ONNX contract, and rebuild the torch module from an ONNX file.
+
+The contract (``shared`` architecture): input ``ecg`` float32 ``[batch, leads, samples]``
+in raw millivolts with the training normalization inside the graph; outputs
+``probabilities`` and ``logits``; dynamic batch (and time where the network pools
+globally); standard opset 17; one file; no symbolic shapes left in intermediate
+``value_info``; ``onnx.checker`` clean; the model card in ``metadata_props``.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from onnx import numpy_helper
+from torch import nn
+
+from models import build_model
+from models.registry import architecture
+from runtime.card import ModelCard, read_card, write_card
+from runtime.errors import ModelError
+from runtime.onnx_io import load_model, save_model
+from runtime.session import INPUT_NAME, LOGITS, PROBABILITIES
+from train.loop import Normalized
+
+OPSET = 17
+
+
+class OnnxHead(nn.Module):
+    """Adds the sigmoid output next to the logits for export."""
+
+    def __init__(self, model: Normalized) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = self.model(x)
+        return torch.sigmoid(logits), logits
+
+
+def clean_graph(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Drop intermediate value_info (symbolic shapes there break other runtimes) and unused opsets."""
+    del model.graph.value_info[:]
+    used = {node.domain or "" for node in model.graph.node}
+    kept = [o for o in model.opset_import if (o.domain or "") in used or (o.domain or "") == ""]
+    del model.opset_import[:]
+    model.opset_import.extend(kept)
+    return model
+
+
+def to_onnx(model: Normalized, samples: int, dynamic_time: bool) -> onnx.ModelProto:
+    """Trace ``model`` to an ONNX graph (weights keep their state-dict names)."""
+    head = OnnxHead(model).eval().cpu()
+    leads = int(model.normalize_mean.shape[1])
+    time_axis = {2: "samples"} if dynamic_time else {}
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            head, (torch.zeros(1, leads, samples),), buffer, dynamo=False, opset_version=OPSET,
+            input_names=[INPUT_NAME], output_names=[PROBABILITIES, LOGITS],
+            dynamic_axes={INPUT_NAME: {0: "batch", **time_axis}, PROBABILITIES: {0: "batch"}, LOGITS: {0: "batch"}},
+            training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=True,
+        )  # fmt: skip
+    graph = clean_graph(onnx.load_model_from_string(buffer.getvalue()))
+    onnx.checker.check_model(graph, full_check=True)
+    return graph
+
+
+def export(model: Normalized, card: ModelCard, path: str | Path) -> Path:
+    """Write the ONNX file with its card, atomically."""
+    arch = architecture(card.architecture["name"])
+    graph = to_onnx(model, card.window, dynamic_time=not arch.fixed_length)
+    write_card(graph, card)
+    return save_model(graph, path)
+
+
+def onnx_bytes(model: Normalized, card: ModelCard) -> bytes:
+    """The exported file's bytes without writing it (for evaluating before the final write)."""
+    arch = architecture(card.architecture["name"])
+    graph = to_onnx(model, card.window, dynamic_time=not arch.fixed_length)
+    write_card(graph, card)
+    return graph.SerializeToString()
+
+
+def architecture_entry(model: Normalized, arch: str, width: float, samples: int) -> dict[str, object]:
+    """The card's architecture field: enough to rebuild the module from the file's own weights."""
+    from models.registry import count_parameters, current_channels
+
+    net = model.net
+    return {
+        "name": arch,
+        "width": width,
+        "channels": current_channels(net),
+        "in_channels": int(model.normalize_mean.shape[1]),
+        "num_classes": int(net.classifier.out_features),
+        "samples": samples,
+        "parameters": count_parameters(net),
+    }
+
+
+def module_from_onnx(path: str | Path) -> tuple[Normalized, ModelCard]:
+    """Rebuild the torch module (normalization included) from an ONNX file's card and weights."""
+    graph = load_model(path)
+    card = read_card(graph, str(path))
+    spec = card.architecture
+    if not spec.get("name") or "channels" not in spec:
+        raise ModelError(f"{path}: the model card has no architecture to rebuild (ecgshrink.architecture)")
+    if any(node.op_type in ("QuantizeLinear", "DequantizeLinear") for node in graph.graph.node):
+        raise ModelError(f"{path} is quantized; prune or distill from its float parent instead")
+    net = build_model(spec["name"], width=float(spec.get("width", 1.0)), in_channels=int(spec["in_channels"]),
+                      num_classes=int(spec["num_classes"]), channels=spec["channels"], samples=int(spec["samples"]))  # fmt: skip
+    weights = {t.name: numpy_helper.to_array(t) for t in graph.graph.initializer}
+    mean = weights.get("model.normalize_mean")
+    std = weights.get("model.normalize_std")
+    if mean is None or std is None:
+        raise ModelError(f"{path}: normalization constants not found; was it exported by this toolkit?")
+    model = Normalized(net, mean.reshape(-1), std.reshape(-1))
+    state = model.state_dict()
+    missing = []
+    for key in state:
+        name = f"model.{key}"
+        if name in weights:
+            state[key] = torch.from_numpy(np.array(weights[name])).reshape(state[key].shape)
+        elif not key.endswith("num_batches_tracked"):
+            missing.append(key)
+    if missing:
+        raise ModelError(f"{path}: weights {', '.join(missing[:3])} not found in the file; cannot rebuild")
+    model.load_state_dict(state)
+    return model.eval(), card

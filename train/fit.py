@@ -1,0 +1,149 @@
+"""``train fit``: data -> trained network -> ONNX file with its model card, in one run folder.
+
+Run folder: ``checkpoint.pt`` (every epoch), ``metrics.jsonl``, ``model.onnx`` and
+``run.json`` (written last: a folder with ``run.json`` is a finished run).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime
+import torch
+
+from models import build_model
+from runtime.atomic import atomic_write_text
+from runtime.card import ModelCard
+from runtime.dataset.cache import PreparedDataset, open_dataset
+from runtime.errors import UsageError
+from runtime.evaluate import evaluate_splits, split_scores
+from runtime.leads import STANDARD_LEADS
+from runtime.metrics import best_f1_thresholds
+from runtime.progress import log
+from runtime.session import make_session
+from train.data import lead_statistics, load_split
+from train.export import architecture_entry, export, onnx_bytes
+from train.loop import FitConfig, LossFn, Normalized, bce_loss, fit
+
+RUN_SUMMARY = "run.json"
+MODEL_FILE = "model.onnx"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What to train: architecture, width, input leads and how much data."""
+
+    arch: str
+    width: float = 1.0
+    leads: tuple[str, ...] = STANDARD_LEADS
+    max_train: int | None = None
+
+
+def environment(seed: int) -> dict[str, Any]:
+    """Library versions and seed, recorded in every card for reproducibility."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        toolkit = version("ecg-shrink")
+    except PackageNotFoundError:
+        toolkit = "unknown"
+    return {
+        "seed": seed, "toolkit": toolkit, "python": platform.python_version(), "torch": torch.__version__,
+        "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__, "numpy": np.__version__,
+    }  # fmt: skip
+
+
+def check_run_dir(out: Path, force: bool, resume: bool) -> None:
+    """Refuse to overwrite a finished run unless --force."""
+    if (out / RUN_SUMMARY).is_file() and not force:
+        raise UsageError(
+            f"{out} already holds a finished run ({RUN_SUMMARY}); pass --force to retrain or choose another --out"
+        )
+    if force and not resume:
+        for name in ("checkpoint.pt", "metrics.jsonl", MODEL_FILE, RUN_SUMMARY):
+            (out / name).unlink(missing_ok=True)
+
+
+def finish_model(
+    model: Normalized,
+    dataset: PreparedDataset,
+    spec: RunSpec,
+    config: FitConfig,
+    training: dict[str, Any],
+    lineage: list[dict[str, Any]],
+    out_file: Path,
+    extra: dict[str, Any] | None = None,
+) -> ModelCard:
+    """Pick thresholds on validation and measure metrics with onnxruntime on the exported graph, then write it."""
+    model = model.eval().cpu()
+    card = ModelCard(
+        classes=list(dataset.classes), fs=dataset.fs, leads=list(spec.leads), window=dataset.samples,
+        thresholds=[0.5] * len(dataset.classes),
+        architecture=architecture_entry(model, spec.arch, spec.width, dataset.samples),
+        dataset=dataset.identity(), training={**training, "config": asdict(config)},
+        lineage=lineage, environment=environment(config.seed), compression=extra or {},
+    )  # fmt: skip
+    session = make_session(onnx_bytes(model, card), threads=config.threads or 0)
+    labels, scores = split_scores(session, dataset, "val", card.leads)
+    card.thresholds = best_f1_thresholds(labels, scores)
+    card.metrics = evaluate_splits(session, dataset, card)
+    export(model, card, out_file)
+    return card
+
+
+def run_fit(
+    data: str | Path,
+    spec: RunSpec,
+    out: Path,
+    config: FitConfig,
+    force: bool = False,
+    resume: bool = False,
+    loss_fn: LossFn = bce_loss,
+    lineage: list[dict[str, Any]] | None = None,
+    out_file: Path | None = None,
+    extra_identity: dict[str, Any] | None = None,
+    compression: dict[str, Any] | None = None,
+    initial: Normalized | None = None,
+) -> dict[str, Any]:
+    """Train ``spec`` on ``data`` into run folder ``out`` and export it; return the run summary."""
+    check_run_dir(out, force, resume)
+    out.mkdir(parents=True, exist_ok=True)
+    dataset = open_dataset(data)
+    train = load_split(dataset, "train", spec.leads, limit=spec.max_train, seed=config.seed)
+    val = load_split(dataset, "val", spec.leads)
+    if initial is None:
+        mean, std = lead_statistics(train)
+        torch.manual_seed(config.seed)
+        net = build_model(spec.arch, width=spec.width, in_channels=len(spec.leads),
+                          num_classes=len(dataset.classes), samples=dataset.samples)  # fmt: skip
+        model = Normalized(net, mean, std)
+    else:
+        model = initial
+    identity = {
+        "arch": spec.arch, "width": spec.width, "leads": list(spec.leads), "max_train": spec.max_train,
+        "dataset": dataset.manifest["content_hash"], "config": asdict(config), **(extra_identity or {}),
+    }  # fmt: skip
+    log(f"training {spec.arch} (width {spec.width}) on {len(train)} records, validating on {len(val)}")
+    result = fit(model, train, val, config, out, identity, loss_fn=loss_fn, resume=resume)
+    model.load_state_dict(result.best_state)
+    training = {
+        "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "best_val_macro_auc": result.best_val_auc,
+        "train_records": len(train), "seconds": round(result.seconds, 1),
+        "records_per_s": round(float(np.mean([h["records_per_s"] for h in result.history])), 1) if result.history else None,
+    }  # fmt: skip
+    target = out_file or out / MODEL_FILE
+    card = finish_model(model.cpu(), dataset, spec, config, training, lineage or [], target, compression)
+    summary = {
+        "model": str(target), "arch": spec.arch, "width": spec.width, "leads": list(spec.leads),
+        "parameters": card.architecture["parameters"], "training": training,
+        "val_macro_auc": card.metrics["val"]["macro_auc"], "test_macro_auc": card.metrics["test"]["macro_auc"],
+        "test_auc": card.metrics["test"]["auc"], "thresholds": card.thresholds,
+    }  # fmt: skip
+    atomic_write_text(out / RUN_SUMMARY, json.dumps(summary, indent=2) + "\n")
+    return summary
