@@ -55,4 +55,4 @@ def scaled(width: float, base: int, minimum: int = 4, multiple: int = 4) -> int:
     """
     if width == 1.0:
         return base
-    return max(minimum, int(round(base * width / multiple)) * multiple)
+    return max(minimum, round(base * width / multiple) * multiple)

@@ -40,10 +40,10 @@ class ModelCard:
 
     def validate(self) -> ModelCard:
         """Check types and consistency; raise ``ModelError`` naming the key."""
-        _require(isinstance(self.classes, list) and self.classes and all(isinstance(c, str) for c in self.classes),
+        _require(isinstance(self.classes, list) and bool(self.classes) and all(isinstance(c, str) for c in self.classes),
                  "classes", "a non-empty list of class names")  # fmt: skip
         _require(isinstance(self.fs, int | float) and self.fs > 0, "fs", "a positive sampling rate")
-        _require(isinstance(self.leads, list) and self.leads and all(lead in STANDARD_LEADS for lead in self.leads),
+        _require(isinstance(self.leads, list) and bool(self.leads) and all(lead in STANDARD_LEADS for lead in self.leads),
                  "leads", f"a list of standard lead names ({', '.join(STANDARD_LEADS)})")  # fmt: skip
         _require(isinstance(self.window, int) and self.window > 0, "window", "a positive number of samples")
         _require(isinstance(self.thresholds, list) and len(self.thresholds) == len(self.classes)

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from runtime.errors import ToolkitError
+from runtime.progress import end_line
 
 DEBUG_ENV = "ECG_SHRINK_DEBUG"
 
@@ -57,6 +58,7 @@ class ToolkitGroup(click.Group):
             click.echo("Aborted.", err=True)
             sys.exit(130)
         except ToolkitError as exc:
+            end_line()
             if debug_enabled():
                 raise
             click.echo(f"error: {_one_line(str(exc))}", err=True)
@@ -65,6 +67,7 @@ class ToolkitGroup(click.Group):
             click.echo("interrupted", err=True)
             sys.exit(130)
         except Exception as exc:
+            end_line()
             if debug_enabled():
                 raise
             click.echo(

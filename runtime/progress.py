@@ -53,5 +53,26 @@ class Progress:
 
 def log(message: str) -> None:
     """One progress message on stderr."""
+    end_line()
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
+
+
+_open_line = False
+
+
+def inline(message: str) -> None:
+    """Redraw one status line in place (no newline); the next ``log`` or error starts a new line."""
+    global _open_line
+    sys.stderr.write("\r" + message)
+    sys.stderr.flush()
+    _open_line = True
+
+
+def end_line() -> None:
+    """Terminate a pending ``inline`` status line."""
+    global _open_line
+    if _open_line:
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+        _open_line = False

@@ -42,12 +42,8 @@ def run_cli(
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str, code: int = 1) -> None:
     """A failed command: the exit code, one line on stderr naming the problem, no traceback."""
     assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
-    lines = [
-        line
-        for line in result.stderr.splitlines()
-        if line.strip() and not line.startswith(("warning", "reading", "synth"))
-    ]
     assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.lower().startswith(("error", "internal error"))]
     assert len(lines) == 1, result.stderr
     for fragment in fragments:
         assert fragment.lower() in lines[0].lower(), (fragment, lines[0])

@@ -96,3 +96,158 @@ def prepare(
         counts = "  ".join(f"{split_info['positives'][k]:>5}" for k in dataset.classes)
         click.echo(f"{name:<5}  {split_info['records']:>7}  {counts}")
     click.echo(str(dataset.path))
+
+
+def _fit_options(func):  # type: ignore[no-untyped-def]
+    """Options shared by fit and sweep."""
+    options = [
+        click.option("--data", "data", required=True, type=click.Path(path_type=Path),
+                     help="PTB-XL folder (real or synthetic) or prepared cache."),
+        click.option("--epochs", default=30, show_default=True, type=click.IntRange(min=1)),
+        click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1)),
+        click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True)),
+        click.option("--optimizer", default="adamw", show_default=True, type=click.Choice(["adamw", "adadelta"])),
+        click.option("--patience", default=5, show_default=True, type=click.IntRange(min=1),
+                     help="Epochs without validation-AUC gain before stopping."),
+        click.option("--augment/--no-augment", default=False, show_default=True,
+                     help="Random shift, amplitude scaling and noise."),
+        click.option("--seed", default=0, show_default=True, type=int),
+        click.option("--threads", default=None, type=click.IntRange(min=1), help="torch CPU threads."),
+        click.option("--max-train", default=None, type=click.IntRange(min=1),
+                     help="Use a seeded subsample of the training split (smoke runs)."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _config(
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    optimizer: str,
+    patience: int,
+    augment: bool,
+    seed: int,
+    threads: int | None,
+):  # type: ignore[no-untyped-def]
+    from train.loop import FitConfig
+
+    return FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, patience=patience,
+                     augment=augment, seed=seed, threads=threads)  # fmt: skip
+
+
+@main.command()
+@_fit_options
+@click.option("--arch", required=True, help="Architecture name (see 'train archs').")
+@click.option("--width", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--leads", default=None, help="Input leads, e.g. II or I,II,V2 (default: all 12).")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Run folder.")
+@click.option("--resume", is_flag=True, help="Continue from the run folder's checkpoint.")
+@click.option("--force", is_flag=True, help="Replace a finished run in --out.")
+def fit(
+    data: Path,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    optimizer: str,
+    patience: int,
+    augment: bool,
+    seed: int,
+    threads: int | None,
+    max_train: int | None,
+    arch: str,
+    width: float,
+    leads: str | None,
+    out: Path,
+    resume: bool,
+    force: bool,
+) -> None:
+    """Train a network and export RUN_DIR/model.onnx with its model card."""
+    from models.registry import architecture
+    from runtime.leads import STANDARD_LEADS, parse_lead_list
+    from train.fit import RunSpec, run_fit
+
+    architecture(arch)
+    spec = RunSpec(arch=arch, width=width, leads=parse_lead_list(leads) if leads else STANDARD_LEADS,
+                   max_train=max_train)  # fmt: skip
+    config = _config(epochs, batch_size, lr, optimizer, patience, augment, seed, threads)
+    summary = run_fit(data, spec, out, config, force=force, resume=resume)
+    click.echo(json.dumps(summary, indent=2))
+    click.echo(summary["model"])
+
+
+@main.command("export")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--data", default=None, type=click.Path(path_type=Path), help="Dataset (default: the one trained on).")
+@click.option("-o", "--output", default=None, type=click.Path(path_type=Path), help="ONNX file to write.")
+def export_command(source: Path, data: Path | None, output: Path | None) -> None:
+    """Export a run folder's or checkpoint's best weights to ONNX (with measured metrics)."""
+    from train.fit import export_checkpoint
+
+    summary = export_checkpoint(source, data, output)
+    click.echo(json.dumps(summary, indent=2))
+    click.echo(summary["model"])
+
+
+@main.command()
+def archs() -> None:
+    """List the registered architectures with their parameter counts at width 1."""
+    from models import available, build_model, count_parameters
+    from models.registry import ARCHITECTURES
+
+    for name in available():
+        click.echo(f"{name:<16} {count_parameters(build_model(name)):>10,}  {ARCHITECTURES[name].description}")
+
+
+@main.command()
+@click.argument("data_dir", type=click.Path(path_type=Path))
+@click.option("--seed", default=0, show_default=True, type=int)
+def baseline(data_dir: Path, seed: int) -> None:
+    """Test-split metrics of a linear model on simple per-lead features (difficulty reference)."""
+    from runtime.dataset.cache import open_dataset
+    from train.baseline import linear_baseline
+
+    click.echo(json.dumps(linear_baseline(open_dataset(data_dir), seed), indent=2))
+
+
+@main.command()
+@_fit_options
+@click.option("--arch", required=True, help="Architecture family.")
+@click.option("--widths", required=True, help="Comma-separated width multipliers, e.g. 0.25,0.5,1,2.")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Sweep folder.")
+@click.option("--force", is_flag=True, help="Retrain widths that already finished.")
+def sweep(
+    data: Path,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    optimizer: str,
+    patience: int,
+    augment: bool,
+    seed: int,
+    threads: int | None,
+    max_train: int | None,
+    arch: str,
+    widths: str,
+    out: Path,
+    force: bool,
+) -> None:
+    """Train one family at several widths; write sweep.csv and sweep.png (params vs test AUC)."""
+    from models.registry import architecture
+    from runtime.errors import UsageError
+    from train.sweep import run_sweep
+
+    architecture(arch)
+    try:
+        values = [float(w) for w in widths.split(",") if w.strip()]
+    except ValueError:
+        raise UsageError(f"--widths must be numbers separated by commas, got {widths!r}") from None
+    if not values or min(values) <= 0:
+        raise UsageError(f"--widths needs positive numbers, got {widths!r}")
+    config = _config(epochs, batch_size, lr, optimizer, patience, augment, seed, threads)
+    rows = run_sweep(data, arch, values, out, config, max_train=max_train, force=force)
+    for row in rows:
+        click.echo(f"{row['arch']} w={row['width']:<5g} params {row['parameters']:>9,} MACs {row['macs']:>12,} "
+                   f"test AUC {row['test_macro_auc']:.4f}")  # fmt: skip
+    click.echo(str(out / "sweep.csv"))

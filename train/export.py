@@ -115,6 +115,9 @@ def module_from_onnx(path: str | Path) -> tuple[Normalized, ModelCard]:
     net = build_model(spec["name"], width=float(spec.get("width", 1.0)), in_channels=int(spec["in_channels"]),
                       num_classes=int(spec["num_classes"]), channels=spec["channels"], samples=int(spec["samples"]))  # fmt: skip
     weights = {t.name: numpy_helper.to_array(t) for t in graph.graph.initializer}
+    for node in graph.graph.node:  # the exporter shares identical tensors through Identity nodes
+        if node.op_type == "Identity" and node.input[0] in weights:
+            weights[node.output[0]] = weights[node.input[0]]
     mean = weights.get("model.normalize_mean")
     std = weights.get("model.normalize_std")
     if mean is None or std is None:

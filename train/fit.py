@@ -130,7 +130,8 @@ def run_fit(
         "dataset": dataset.manifest["content_hash"], "config": asdict(config), **(extra_identity or {}),
     }  # fmt: skip
     log(f"training {spec.arch} (width {spec.width}) on {len(train)} records, validating on {len(val)}")
-    result = fit(model, train, val, config, out, identity, loss_fn=loss_fn, resume=resume)
+    notes = {"data": str(data), "arch": spec.arch, "width": spec.width, "leads": list(spec.leads)}
+    result = fit(model, train, val, config, out, identity, loss_fn=loss_fn, resume=resume, notes=notes)
     model.load_state_dict(result.best_state)
     training = {
         "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "best_val_macro_auc": result.best_val_auc,
@@ -147,3 +148,34 @@ def run_fit(
     }  # fmt: skip
     atomic_write_text(out / RUN_SUMMARY, json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def export_checkpoint(source: Path, data: str | Path | None = None, out_file: Path | None = None) -> dict[str, Any]:
+    """Export the best weights of a checkpoint (or a run folder's) to ONNX, measuring its metrics."""
+    from train.loop import CHECKPOINT, load_checkpoint
+
+    checkpoint = source / CHECKPOINT if source.is_dir() else source
+    if not checkpoint.is_file():
+        raise UsageError(f"{source}: no checkpoint found (expected a run folder with {CHECKPOINT} or a .pt file)")
+    saved = load_checkpoint(checkpoint)
+    notes = saved.get("notes") or {}
+    if "arch" not in notes:
+        raise UsageError(f"{checkpoint}: checkpoint lacks its run description; was it written by 'train fit'?")
+    dataset = open_dataset(data or notes["data"])
+    if dataset.manifest["content_hash"] != saved["identity"]["dataset"]:
+        raise UsageError(f"{checkpoint} was trained on another dataset than {dataset.path}; pass the right --data")
+    spec = RunSpec(arch=notes["arch"], width=float(notes["width"]), leads=tuple(notes["leads"]))
+    state = saved["best_state"]
+    mean = state["normalize_mean"].reshape(-1).numpy()
+    std = state["normalize_std"].reshape(-1).numpy()
+    net = build_model(spec.arch, width=spec.width, in_channels=len(spec.leads), num_classes=len(dataset.classes),
+                      samples=dataset.samples)  # fmt: skip
+    model = Normalized(net, mean, std)
+    model.load_state_dict(state)
+    config = FitConfig(**saved["config"])
+    training = {"best_epoch": saved["best_epoch"], "epochs_run": len(saved["history"]),
+                "best_val_macro_auc": saved["best_auc"], "exported_from": str(checkpoint)}  # fmt: skip
+    target = out_file or checkpoint.parent / MODEL_FILE
+    card = finish_model(model, dataset, spec, config, training, [], target)
+    return {"model": str(target), "val_macro_auc": card.metrics["val"]["macro_auc"],
+            "test_macro_auc": card.metrics["test"]["macro_auc"]}  # fmt: skip

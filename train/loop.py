@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -25,7 +24,7 @@ from torch import nn
 from runtime.atomic import atomic_write_bytes, atomic_write_text
 from runtime.errors import ToolkitError, UsageError
 from runtime.metrics import macro_auc
-from runtime.progress import log
+from runtime.progress import end_line, inline, log
 from train.data import SplitArrays, augment
 
 CHECKPOINT = "checkpoint.pt"
@@ -65,8 +64,8 @@ class Normalized(nn.Module):
     def __init__(self, net: nn.Module, mean: np.ndarray, std: np.ndarray) -> None:
         super().__init__()
         self.net = net
-        self.register_buffer("normalize_mean", torch.as_tensor(mean, dtype=torch.float32).reshape(1, -1, 1))
-        self.register_buffer("normalize_std", torch.as_tensor(std, dtype=torch.float32).reshape(1, -1, 1))
+        self.register_buffer("normalize_mean", torch.tensor(np.array(mean), dtype=torch.float32).reshape(1, -1, 1))
+        self.register_buffer("normalize_std", torch.tensor(np.array(std), dtype=torch.float32).reshape(1, -1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net((x - self.normalize_mean) / self.normalize_std)
@@ -132,6 +131,7 @@ def fit(
     loss_fn: LossFn = bce_loss,
     resume: bool = False,
     progress: bool = True,
+    notes: dict[str, Any] | None = None,
 ) -> FitResult:
     """Train ``model`` in place; return the best (validation macro AUC) weights and history."""
     if config.threads:
@@ -196,8 +196,7 @@ def fit(
             total += float(loss.item())
             batches += 1
             if progress and (step % 20 == 0 or step == steps - 1):
-                print(f"\repoch {epoch + 1}/{config.epochs} step {step + 1}/{steps} loss {total / batches:.4f}",
-                      end="", file=sys.stderr, flush=True)  # fmt: skip
+                inline(f"epoch {epoch + 1}/{config.epochs} step {step + 1}/{steps} loss {total / batches:.4f}")  # fmt: skip
         scheduler.step()
         val_auc = macro_auc(val.labels, predict_torch(model, val, device))
         improved = val_auc > best_auc
@@ -213,13 +212,16 @@ def fit(
         }  # fmt: skip
         history.append(record)
         if progress:
-            print(f"\repoch {epoch + 1}/{config.epochs} loss {record['train_loss']:.4f} val AUC {val_auc:.4f}"
-                  f"{' *' if improved else ''} ({record['seconds']}s)", file=sys.stderr, flush=True)  # fmt: skip
+            inline(
+                f"epoch {epoch + 1}/{config.epochs} loss {record['train_loss']:.4f} val AUC {val_auc:.4f}"
+                f"{' *' if improved else ''} ({record['seconds']}s)"
+            )
+            end_line()  # fmt: skip
         _save_checkpoint(checkpoint_path, {
             "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "best_state": best_state, "best_auc": best_auc,
             "best_epoch": best_epoch, "bad_epochs": bad_epochs, "identity": identity, "history": history,
-            "config": asdict(config),
+            "config": asdict(config), "notes": notes or {},
         })  # fmt: skip
         atomic_write_text(run_dir / METRICS_LOG, "".join(json.dumps(h) + "\n" for h in history))
     return FitResult(best_state, best_epoch, best_auc, len(history), history, time.perf_counter() - started)

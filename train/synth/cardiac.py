@@ -98,11 +98,11 @@ def sample_traits(rng: np.random.Generator, age: float, sex: int) -> Traits:
     """Draw a patient's traits from physiological ranges (axis, voltages, rate, intervals)."""
     axis = float(np.clip(rng.normal(50.0 - 0.2 * (age - 50), 22.0), -25.0, 100.0))
     male = sex == 0
-    voltage = float(np.exp(rng.normal(0.08 if male else -0.05, 0.18)) * (1.12 - 0.004 * (age - 20)))
+    voltage = float(np.exp(rng.normal(0.08 if male else -0.05, 0.26)) * (1.12 - 0.004 * (age - 20)))
     angles = rng.normal(0.0, np.deg2rad(8.0), size=3)
     return Traits(
         axis_deg=axis,
-        r_amp=float(np.exp(rng.normal(np.log(1.2), 0.25))),
+        r_amp=float(np.exp(rng.normal(np.log(1.2), 0.3))),
         s_amp=float(np.exp(rng.normal(np.log(0.45), 0.3))),
         t_amp=float(np.exp(rng.normal(np.log(0.32), 0.25))),
         p_amp=float(np.exp(rng.normal(np.log(0.12), 0.2))),
