@@ -1,0 +1,1 @@
+"""Compression steps: quantize (torch-free), prune and distill (torch), inspect, recipes."""

@@ -1,0 +1,127 @@
+"""``compress``: quantize (torch-free), inspect; prune, distill and recipes need torch.
+
+Heavy imports happen inside each command, so ``compress --help`` and ``compress quantize``
+work where torch is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from runtime.cli_support import ToolkitGroup
+
+
+@click.group(cls=ToolkitGroup)
+def main() -> None:
+    """Compress ECG models: int8 quantization, structured pruning, distillation."""
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option(
+    "-o", "--output", default=None, type=click.Path(path_type=Path), help="Default: <stem>.int8.onnx beside MODEL."
+)
+@click.option(
+    "--data",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="Calibration/validation data (default: from the model card).",
+)
+@click.option("--preset", default="x86-vnni", show_default=True, type=click.Choice(["x86-vnni", "avx2", "arm64"]))
+@click.option(
+    "--calib-samples", default=None, type=click.IntRange(min=1), help="Training records for calibration [512]."
+)
+@click.option("--calibrate-method", default=None, type=click.Choice(["minmax", "entropy", "percentile"]))
+@click.option(
+    "--per-channel/--per-tensor", default=None, help="Weight scales per output channel (preset default: per-channel)."
+)
+@click.option("--activations", default=None, type=click.Choice(["int8", "uint8"]))
+@click.option("--nodes-to-exclude", multiple=True, help="Node names to keep in float (repeatable).")
+@click.option(
+    "--max-auc-drop",
+    default=None,
+    type=click.FloatRange(min=0),
+    help="Keep sensitive nodes in float until the validation AUC drop is at most this.",
+)
+@click.option("--report", is_flag=True, help="Print the per-node sensitivity (SQNR) report.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the calibration sample.")
+@click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
+def quantize(
+    model: Path,
+    output: Path | None,
+    data: Path | None,
+    preset: str,
+    calib_samples: int | None,
+    calibrate_method: str | None,
+    per_channel: bool | None,
+    activations: str | None,
+    nodes_to_exclude: tuple[str, ...],
+    max_auc_drop: float | None,
+    report: bool,
+    seed: int,
+    as_json: bool,
+) -> None:
+    """Static int8 quantization (QDQ) of MODEL, verified on the validation split."""
+    from compress.quant_config import preset as preset_config
+    from compress.quantize import NothingToQuantize, quantize_model
+
+    changes: dict[str, object] = {"seed": seed}
+    for key, value in (("calib_samples", calib_samples), ("calibrate_method", calibrate_method),
+                       ("per_channel", per_channel), ("activations", activations)):  # fmt: skip
+        if value is not None:
+            changes[key] = value
+    if nodes_to_exclude:
+        changes["nodes_to_exclude"] = tuple(nodes_to_exclude)
+    config = preset_config(preset).with_changes(**changes)
+    try:
+        result = quantize_model(model, output, data, config, max_auc_drop=max_auc_drop, report=report)
+    except NothingToQuantize as exc:
+        click.echo(f"warning: {exc}", err=True)
+        return
+    measured = result.measured
+    if as_json:
+        click.echo(json.dumps({"measured": measured, "sensitivity": result.sensitivity}, indent=2))
+    else:
+        for split in ("val", "test"):
+            m = measured[split]
+            click.echo(f"{split:<4} macro AUC fp32 {m['fp32_macro_auc']:.4f} -> int8 {m['int8_macro_auc']:.4f} "
+                       f"({m['delta_macro_auc']:+.4f})")  # fmt: skip
+        click.echo(f"bytes {measured['bytes_fp32']:,} -> {measured['bytes_int8']:,} ({measured['size_ratio']:.2f}x smaller); "
+                   f"QuantizeLinear {measured['quantize_linear']}, DequantizeLinear {measured['dequantize_linear']}")  # fmt: skip
+        if report:
+            click.echo("sensitivity (lowest SQNR first):")
+            for row in result.sensitivity:
+                click.echo(f"  {row['sqnr_db']:>7.2f} dB  {row['op']:<6} {row['node']}")
+        if measured.get("kept_in_float"):
+            click.echo(f"kept in float: {', '.join(measured['kept_in_float'])}")
+    click.echo(str(result.output))
+
+
+@main.command("inspect")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
+def inspect_command(model: Path, as_json: bool) -> None:
+    """Op counts (Q/DQ included), parameters, MACs, bytes, model card and lineage of MODEL."""
+    from compress.inspect_model import inspect_model
+
+    info = inspect_model(model)
+    if as_json:
+        click.echo(json.dumps(info, indent=2, default=str))
+        return
+    click.echo(f"file        {info['file']} ({info['bytes']:,} bytes, sha256 {info['sha256'][:16]})")
+    click.echo(f"inputs      {info['inputs']}  outputs {[o['name'] for o in info['outputs']]}")
+    click.echo(f"parameters  {info['parameters']:,}   MACs {info['macs']:,}   nodes {info['nodes']}")
+    click.echo(f"Q/DQ        {info['quantize_linear']} / {info['dequantize_linear']}")
+    click.echo("ops         " + ", ".join(f"{k} {v}" for k, v in info["ops"].items()))
+    card = info["card"]
+    if card:
+        click.echo(f"card        {card['architecture'].get('name')} classes {card['classes']} fs {card['fs']} "
+                   f"leads {len(card['leads'])} window {card['window']}")  # fmt: skip
+        for split, metrics in card["metrics"].items():
+            click.echo(f"metrics     {split}: macro AUC {metrics['macro_auc']:.4f}")
+        click.echo("lineage     " + (" | ".join(info["lineage"]) or "none (trained here)"))
+    else:
+        click.echo("card        none (not written by this toolkit)")

@@ -1,0 +1,345 @@
+"""``compress quantize``: static int8 (QDQ) quantization with onnxruntime, verified on validation data.
+
+Torch-free: runs on a Raspberry Pi.  Steps: onnxruntime pre-processing (shape inference,
+BatchNorm folding) -> ``quantize_static`` calibrated on training-split ECGs only (a seeded
+sample, never validation or test) -> clean-up for other runtimes -> fp32 vs int8
+evaluation (validation and test AUC, bytes, Q/DQ counts) -> card with config, lineage
+and the measured deltas.  ``--max-auc-drop`` keeps the most sensitive nodes in float
+until the validation drop is within bounds.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+
+from compress.lineage import lineage_step
+from compress.quant_config import QuantizationConfig
+from runtime.card import ModelCard, has_card, read_card, write_card
+from runtime.dataset.cache import PreparedDataset, open_dataset
+from runtime.errors import ModelError, UsageError
+from runtime.evaluate import check_compatible, evaluate_splits, split_inputs, split_scores
+from runtime.graph_stats import graph_summary
+from runtime.metrics import best_f1_thresholds
+from runtime.onnx_io import load_model, save_model
+from runtime.progress import Progress, log
+from runtime.session import input_name, make_session
+
+QUANTIZABLE = ("Conv", "Gemm", "MatMul")
+QUANTIZED_MARKERS = (
+    "QuantizeLinear",
+    "DequantizeLinear",
+    "QLinearConv",
+    "ConvInteger",
+    "MatMulInteger",
+    "QLinearMatMul",
+)
+
+
+class NothingToQuantize(ModelError):
+    """The graph has no Conv/Gemm/MatMul: there is nothing for int8 to do (not an error)."""
+
+
+def default_output(model_path: Path) -> Path:
+    """``<stem>.int8.onnx`` beside the input."""
+    return model_path.with_name(f"{model_path.stem}.int8.onnx")
+
+
+def resolve_dataset(card: ModelCard | None, data: str | Path | None, source: str) -> PreparedDataset:
+    """``--data`` if given, else the dataset named in the card (its cache, then its source folder)."""
+    if data is not None:
+        return open_dataset(data)
+    if card is None:
+        raise UsageError(f"{source} has no model card, so its calibration data is unknown; pass --data DIR|CACHE")
+    for key in ("cache", "source"):
+        location = card.dataset.get(key)
+        if location and Path(location).exists():
+            dataset = open_dataset(location)
+            expected = card.dataset.get("content_hash")
+            if expected and dataset.manifest.get("content_hash") != expected:
+                continue
+            return dataset
+    raise UsageError(
+        f"{source} was trained on {card.dataset.get('source') or 'an unknown dataset'}, which is not found here; "
+        "pass --data DIR|CACHE"
+    )
+
+
+class TrainingSplitReader:
+    """onnxruntime ``CalibrationDataReader`` over a seeded sample of the training split."""
+
+    def __init__(self, dataset: PreparedDataset, leads: list[str], samples: int, seed: int, name: str,
+                 batch: int = 32) -> None:  # fmt: skip
+        self.indices, self.load = split_inputs(dataset, "train", leads, limit=samples, seed=seed)
+        self.name = name
+        self.batch = batch
+        self.position = 0
+        self.progress = Progress(len(self.indices), "calibrating")
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        if self.position >= len(self.indices):
+            self.progress.close()
+            return None
+        rows = slice(self.position, self.position + self.batch)
+        x = np.ascontiguousarray(self.load(rows), dtype=np.float32)
+        self.position += self.batch
+        self.progress.update(len(x))
+        return {self.name: x}
+
+    def rewind(self) -> None:
+        self.position = 0
+
+
+def _quant_type(name: str) -> Any:
+    from onnxruntime.quantization import QuantType
+
+    return QuantType.QInt8 if name == "int8" else QuantType.QUInt8
+
+
+def _method(name: str) -> Any:
+    from onnxruntime.quantization import CalibrationMethod
+
+    return {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
+            "percentile": CalibrationMethod.Percentile}[name]  # fmt: skip
+
+
+def preprocess(model: onnx.ModelProto, folder: Path) -> Path:
+    """onnxruntime's pre-processing: graph optimization (BatchNorm folded into Conv) and shape inference."""
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    source = folder / "float.onnx"
+    target = folder / "preprocessed.onnx"
+    stripped = copy.deepcopy(model)
+    del stripped.metadata_props[:]
+    onnx.save(stripped, source)
+    try:
+        quant_pre_process(str(source), str(target), skip_symbolic_shape=False)
+    except Exception:
+        quant_pre_process(str(source), str(target), skip_symbolic_shape=True)
+    return target
+
+
+def clean_for_runtimes(model: onnx.ModelProto) -> onnx.ModelProto:
+    """No intermediate value_info (symbolic shapes break tract and others), no unused opset imports."""
+    del model.graph.value_info[:]
+    used = {node.domain or "" for node in model.graph.node}
+    kept = [o for o in model.opset_import if (o.domain or "") in used or (o.domain or "") == ""]
+    del model.opset_import[:]
+    model.opset_import.extend(kept)
+    return model
+
+
+def quantize_graph(
+    preprocessed: Path, dataset: PreparedDataset, leads: list[str], config: QuantizationConfig, folder: Path, name: str
+) -> onnx.ModelProto:
+    """Run ``quantize_static`` (QDQ) and return the cleaned int8 graph."""
+    from onnxruntime.quantization import QuantFormat, quantize_static
+
+    reader = TrainingSplitReader(dataset, leads, config.calib_samples, config.seed, name)
+    target = folder / f"int8-{len(config.nodes_to_exclude)}.onnx"
+    quantize_static(
+        str(preprocessed), str(target), reader, quant_format=QuantFormat.QDQ, per_channel=config.per_channel,
+        reduce_range=config.reduce_range, activation_type=_quant_type(config.activations),
+        weight_type=_quant_type(config.weights), nodes_to_exclude=list(config.nodes_to_exclude) or None,
+        calibrate_method=_method(config.calibrate_method), op_types_to_quantize=list(QUANTIZABLE),
+        extra_options={"ActivationSymmetric": config.activations == "int8", "WeightSymmetric": True},
+    )  # fmt: skip
+    return clean_for_runtimes(onnx.load(target))
+
+
+def sensitivity(
+    fp32: onnx.ModelProto, int8: onnx.ModelProto, dataset: PreparedDataset, leads: list[str], samples: int = 64
+) -> list[dict[str, Any]]:
+    """Per-node SQNR (dB) between fp32 and int8 outputs of each quantized op, lowest first."""
+    nodes = [n for n in fp32.graph.node if n.op_type in QUANTIZABLE]
+    outputs = [n.output[0] for n in nodes]
+    int8_outputs = {o for n in int8.graph.node for o in n.output}
+    outputs = [o for o in outputs if o in int8_outputs]
+
+    def expose(model: onnx.ModelProto) -> bytes:
+        exposed = copy.deepcopy(model)
+        existing = {o.name for o in exposed.graph.output}
+        for name in outputs:
+            if name not in existing:
+                exposed.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
+        return exposed.SerializeToString()
+
+    indices, load = split_inputs(dataset, "val", leads, limit=samples)
+    x = np.ascontiguousarray(load(slice(0, len(indices))), dtype=np.float32)
+    a_session, b_session = make_session(expose(fp32)), make_session(expose(int8))
+    a = a_session.run(outputs, {input_name(a_session): x})
+    b = b_session.run(outputs, {input_name(b_session): x})
+    report = []
+    by_output = {n.output[0]: n for n in nodes}
+    for name, reference, quantized in zip(outputs, a, b, strict=True):
+        noise = float(np.sum((reference - quantized) ** 2))
+        signal = float(np.sum(reference**2))
+        sqnr = math.inf if noise == 0 else 10 * math.log10(max(signal, 1e-30) / noise)
+        node = by_output[name]
+        report.append({"node": node.name, "op": node.op_type, "output": name, "sqnr_db": round(sqnr, 2)})
+    return sorted(report, key=lambda r: r["sqnr_db"])
+
+
+@dataclass
+class QuantizeResult:
+    output: Path | None
+    card: ModelCard | None
+    measured: dict[str, Any]
+    sensitivity: list[dict[str, Any]]
+
+
+def _measure(
+    fp32_bytes: bytes,
+    int8: onnx.ModelProto,
+    dataset: PreparedDataset,
+    card: ModelCard,
+    fp32_metrics: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    int8_session = make_session(int8.SerializeToString())
+    int8_metrics = evaluate_splits(int8_session, dataset, card)
+    if fp32_metrics is None:
+        fp32_metrics = evaluate_splits(make_session(fp32_bytes), dataset, card)
+    measured: dict[str, Any] = {}
+    for split in ("val", "test"):
+        measured[split] = {
+            "fp32_macro_auc": fp32_metrics[split]["macro_auc"],
+            "int8_macro_auc": int8_metrics[split]["macro_auc"],
+            "delta_macro_auc": int8_metrics[split]["macro_auc"] - fp32_metrics[split]["macro_auc"],
+            "fp32_auc": fp32_metrics[split]["auc"],
+            "int8_auc": int8_metrics[split]["auc"],
+        }
+    return measured, {"fp32": fp32_metrics, "int8": int8_metrics}
+
+
+def quantize_model(
+    model_path: str | Path,
+    output: str | Path | None = None,
+    data: str | Path | None = None,
+    config: QuantizationConfig | None = None,
+    max_auc_drop: float | None = None,
+    report: bool = False,
+) -> QuantizeResult:
+    """Quantize ``model_path`` to int8 and verify it; see the module docstring."""
+    source = Path(model_path)
+    config = config or QuantizationConfig()
+    target = Path(output) if output is not None else default_output(source)
+    if target.resolve() == source.resolve():
+        raise UsageError(f"-o {target} is the input file; quantize never overwrites its input")
+    model = load_model(source)
+    if any(node.op_type in QUANTIZED_MARKERS for node in model.graph.node):
+        raise ModelError(f"{source} is already quantized (it has Q/DQ or integer ops); quantize its float parent")
+    if not any(node.op_type in QUANTIZABLE for node in model.graph.node):
+        raise NothingToQuantize(f"{source} has no Conv, Gemm or MatMul to quantize; nothing written")
+    card = read_card(model, str(source)) if has_card(model) else None
+    dataset = resolve_dataset(card, data, str(source))
+    if card is None:
+        card = _card_from_data(model, dataset, source)
+    check_compatible(card, dataset, str(source))
+    fp32_bytes = source.read_bytes()
+    with tempfile.TemporaryDirectory(prefix="ecgshrink-quant-") as tmp:
+        folder = Path(tmp)
+        preprocessed = preprocess(model, folder)
+        name = input_name(make_session(fp32_bytes))
+        log(f"quantizing {source.name} ({config.calibrate_method}, {config.calib_samples} training records)")
+        int8 = quantize_graph(preprocessed, dataset, card.leads, config, folder, name)
+        measured, metrics = _measure(fp32_bytes, int8, dataset, card)
+        fp32_pre = onnx.load(preprocessed)
+        sens = sensitivity(fp32_pre, int8, dataset, card.leads) if report or max_auc_drop is not None else []
+        if max_auc_drop is not None:
+            int8, config, measured, metrics = _search_exclusions(
+                int8, preprocessed, dataset, card, config, folder, name, sens, measured, metrics, max_auc_drop
+            )
+    return _finish(source, target, model, int8, card, dataset, config, measured, metrics, sens, max_auc_drop)
+
+
+def _search_exclusions(
+    int8: onnx.ModelProto,
+    preprocessed: Path,
+    dataset: PreparedDataset,
+    card: ModelCard,
+    config: QuantizationConfig,
+    folder: Path,
+    name: str,
+    sens: list[dict[str, Any]],
+    measured: dict[str, Any],
+    metrics: dict[str, Any],
+    max_drop: float,
+) -> tuple[Any, ...]:
+    """Keep 1, 2, 4, ... of the lowest-SQNR nodes in float until the validation drop <= max_drop."""
+    count = 1
+    while -measured["val"]["delta_macro_auc"] > max_drop and count <= len(sens):
+        excluded = tuple(dict.fromkeys([*config.nodes_to_exclude, *(r["node"] for r in sens[:count])]))
+        trial = config.with_changes(nodes_to_exclude=excluded)
+        log(
+            f"validation AUC drop {-measured['val']['delta_macro_auc']:.4f} > {max_drop}: keeping {len(excluded)} node(s) in float"
+        )
+        int8 = quantize_graph(preprocessed, dataset, card.leads, trial, folder, name)
+        measured, metrics = _measure(b"", int8, dataset, card, metrics["fp32"])
+        config = trial
+        count *= 2
+    if -measured["val"]["delta_macro_auc"] > max_drop:
+        raise ModelError(
+            f"even with {len(config.nodes_to_exclude)} nodes in float the validation AUC drops "
+            f"{-measured['val']['delta_macro_auc']:.4f} > --max-auc-drop {max_drop}; nothing written"
+        )
+    return int8, config, measured, metrics
+
+
+def _card_from_data(model: onnx.ModelProto, dataset: PreparedDataset, source: Path) -> ModelCard:
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    if len(dims) != 3:
+        raise ModelError(f"{source}: input must be [batch, leads, samples] to use ECG data; it has rank {len(dims)}")
+    leads = dims[1].dim_value or 12
+    if leads != 12:
+        raise ModelError(
+            f"{source} has no model card and takes {leads} leads; without a card the lead order is unknown"
+        )
+    return ModelCard(classes=list(dataset.classes), fs=dataset.fs, leads=list(dataset.leads), window=dataset.samples,
+                     thresholds=[0.5] * len(dataset.classes), dataset=dataset.identity())  # fmt: skip
+
+
+def _finish(
+    source: Path,
+    target: Path,
+    fp32: onnx.ModelProto,
+    int8: onnx.ModelProto,
+    card: ModelCard,
+    dataset: PreparedDataset,
+    config: QuantizationConfig,
+    measured: dict[str, Any],
+    metrics: dict[str, Any],
+    sens: list[dict[str, Any]],
+    max_drop: float | None,
+) -> QuantizeResult:
+    shape = [1, len(card.leads), card.window]
+    fp32_stats, int8_stats = graph_summary(fp32, shape), graph_summary(int8, shape)
+    labels, scores = split_scores(make_session(int8.SerializeToString()), dataset, "val", card.leads)
+    new_card = copy.deepcopy(card)
+    new_card.thresholds = best_f1_thresholds(labels, scores)
+    new_card.metrics = metrics["int8"]
+    new_card.dataset = card.dataset or dataset.identity()
+    write_card(int8, new_card)  # provisional, to measure the final size
+    int8_bytes = len(int8.SerializeToString())
+    fp32_size = source.stat().st_size
+    measured.update({
+        "bytes_fp32": fp32_size, "bytes_int8": int8_bytes, "size_ratio": round(fp32_size / int8_bytes, 3),
+        "quantize_linear": int8_stats["quantize_linear"], "dequantize_linear": int8_stats["dequantize_linear"],
+        "parameters": fp32_stats["parameters"], "macs": fp32_stats["macs"],
+    })  # fmt: skip
+    if max_drop is not None:
+        measured["max_auc_drop"] = max_drop
+        measured["kept_in_float"] = list(config.nodes_to_exclude)
+    parameters = {**config.to_dict(), "calibration_split": "train", "max_auc_drop": max_drop}
+    new_card.compression = {**card.compression, "quantization": {"config": parameters, "measured": measured}}
+    new_card.lineage = lineage_step(source, "quantize", parameters, card if has_card(fp32) else None)
+    write_card(int8, new_card)
+    onnx.checker.check_model(int8)
+    written = save_model(int8, target)
+    return QuantizeResult(written, new_card, measured, sens)
