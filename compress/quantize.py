@@ -325,21 +325,27 @@ def _finish(
     new_card.thresholds = best_f1_thresholds(labels, scores)
     new_card.metrics = metrics["int8"]
     new_card.dataset = card.dataset or dataset.identity()
-    write_card(int8, new_card)  # provisional, to measure the final size
-    int8_bytes = len(int8.SerializeToString())
+    parameters = {**config.to_dict(), "calibration_split": "train", "max_auc_drop": max_drop}
+    new_card.lineage = lineage_step(source, "quantize", parameters, card if has_card(fp32) else None)
     fp32_size = source.stat().st_size
     measured.update({
-        "bytes_fp32": fp32_size, "bytes_int8": int8_bytes, "size_ratio": round(fp32_size / int8_bytes, 3),
-        "quantize_linear": int8_stats["quantize_linear"], "dequantize_linear": int8_stats["dequantize_linear"],
-        "parameters": fp32_stats["parameters"], "macs": fp32_stats["macs"],
+        "bytes_fp32": fp32_size, "quantize_linear": int8_stats["quantize_linear"],
+        "dequantize_linear": int8_stats["dequantize_linear"], "parameters": fp32_stats["parameters"],
+        "macs": fp32_stats["macs"],
     })  # fmt: skip
     if max_drop is not None:
         measured["max_auc_drop"] = max_drop
         measured["kept_in_float"] = list(config.nodes_to_exclude)
-    parameters = {**config.to_dict(), "calibration_split": "train", "max_auc_drop": max_drop}
-    new_card.compression = {**card.compression, "quantization": {"config": parameters, "measured": measured}}
-    new_card.lineage = lineage_step(source, "quantize", parameters, card if has_card(fp32) else None)
-    write_card(int8, new_card)
+    size = 0
+    for _ in range(6):  # the card records the file's own size: iterate to the fixed point
+        measured["bytes_int8"] = size
+        measured["size_ratio"] = round(fp32_size / size, 3) if size else None
+        new_card.compression = {**card.compression, "quantization": {"config": parameters, "measured": measured}}
+        write_card(int8, new_card)
+        new_size = len(int8.SerializeToString())
+        if new_size == size:
+            break
+        size = new_size
     onnx.checker.check_model(int8)
     written = save_model(int8, target)
     return QuantizeResult(written, new_card, measured, sens)

@@ -27,7 +27,7 @@ from runtime.onnx_io import load_model, save_model
 from runtime.session import INPUT_NAME, LOGITS, PROBABILITIES
 from train.loop import Normalized
 
-OPSET = 17
+OPSET = 19  # >= 17 by contract; 19 so onnx.reference runs QDQ files (its DequantizeLinear starts at 19)
 
 
 class OnnxHead(nn.Module):
