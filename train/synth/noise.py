@@ -19,14 +19,11 @@ def electrode_noise(rng: np.random.Generator, electrodes: int, n: int, fs: int) 
     resp = rng.uniform(0.15, 0.35)
     drift_scale = float(np.exp(rng.normal(np.log(0.05), 0.6)))
     shared = drift_scale * np.sin(2 * np.pi * resp * t + rng.uniform(0, 2 * np.pi))
-    for e in range(electrodes):
-        noise[e] += shared * rng.uniform(0.3, 1.2)
-        for _ in range(2):
-            noise[e] += (
-                drift_scale
-                * rng.uniform(0.2, 1.0)
-                * np.sin(2 * np.pi * rng.uniform(0.03, 0.5) * t + rng.uniform(0, 2 * np.pi))
-            )
+    noise += shared[None, :] * rng.uniform(0.3, 1.2, size=(electrodes, 1))
+    amps = drift_scale * rng.uniform(0.2, 1.0, size=(electrodes, 2, 1))
+    freqs = rng.uniform(0.03, 0.5, size=(electrodes, 2, 1))
+    phases = rng.uniform(0, 2 * np.pi, size=(electrodes, 2, 1))
+    noise += (amps * np.sin(2 * np.pi * freqs * t[None, None, :] + phases)).sum(axis=1)
     if drift_scale > 0.12:
         flags["baseline_drift"] = "alles" if drift_scale > 0.2 else ", V1-V6"
     # muscle noise (broadband), sometimes a burst

@@ -1,0 +1,1 @@
+"""Torch-free benchmark harness: latency, size and MACs of ONNX models on this machine."""
