@@ -67,3 +67,153 @@ def latency(
     for row in rows:
         click.echo(f"{Path(row['model']).name[:40]:<40} {row['bytes']:>10,} {row['macs']:>12,} {row['p50_ms']:>8.3f} "
                    f"{row['p90_ms']:>8.3f} {row['latency_ratio_vs_first']:>7.3f}")  # fmt: skip
+
+
+def _int_list(text: str, flag: str) -> tuple[int, ...]:
+    from runtime.errors import UsageError
+
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise UsageError(f"{flag} takes whole numbers separated by commas, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise UsageError(f"{flag} takes positive whole numbers, got {text!r}")
+    return values
+
+
+@main.command()
+@click.argument("models", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--data", default=None, type=click.Path(path_type=Path), help="Dataset (default: each model's card).")
+@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "val", "test"]))
+@click.option("--providers", default="CPUExecutionProvider", show_default=True, help="Comma-separated providers.")
+@click.option("--threads", "threads_text", default="1", show_default=True, help="Thread counts, e.g. 1,2,4.")
+@click.option("--batch", "batch_text", default="1", show_default=True, help="Batch sizes, e.g. 1,32.")
+@click.option("--warmup-s", default=2.0, show_default=True, type=float)
+@click.option("--time-s", default=10.0, show_default=True, type=float)
+@click.option(
+    "--bootstrap",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Bootstrap rounds for the AUC interval.",
+)
+@click.option("--baseline", default=None, type=click.Path(path_type=Path), help="Compare every row against this model.")
+@click.option("--no-floor", is_flag=True, help="Skip the CPU peak probe.")
+@click.option("-o", "--output", default=None, type=click.Path(path_type=Path), help="results JSON")
+@click.option("--csv", "csv_path", default=None, type=click.Path(path_type=Path))
+@click.option("--markdown", "markdown_path", default=None, type=click.Path(path_type=Path))
+@click.option("--plots", default=None, type=click.Path(path_type=Path), help="Folder for PNG plots.")
+def run(
+    models: tuple[Path, ...],
+    data: Path | None,
+    split: str,
+    providers: str,
+    threads_text: str,
+    batch_text: str,
+    warmup_s: float,
+    time_s: float,
+    bootstrap: int,
+    baseline: Path | None,
+    no_floor: bool,
+    output: Path | None,
+    csv_path: Path | None,
+    markdown_path: Path | None,
+    plots: Path | None,
+) -> None:
+    """Size, MACs, latency, memory and test AUC of each MODEL (one row per provider/threads/batch)."""
+    from benchmark.harness import BenchmarkConfig, run_benchmark
+    from benchmark.report import table, write_outputs
+
+    config = BenchmarkConfig(split=split, providers=tuple(p.strip() for p in providers.split(",") if p.strip()),
+                             threads=_int_list(threads_text, "--threads"), batches=_int_list(batch_text, "--batch"),
+                             warmup_s=warmup_s, time_s=time_s, bootstrap=bootstrap, floor=not no_floor)  # fmt: skip
+    import onnxruntime as ort
+
+    from runtime.errors import UsageError
+
+    unknown = [p for p in config.providers if p not in ort.get_available_providers()]
+    if unknown:
+        raise UsageError(
+            f"unknown provider(s) {', '.join(unknown)}; available: {', '.join(ort.get_available_providers())}"
+        )
+    result = run_benchmark(list(models), data, config, baseline)
+    click.echo(table(result["rows"]))
+    written = write_outputs(result, output, csv_path, markdown_path, plots)
+    if any("error" in row for row in result["rows"]) and len([r for r in result["rows"] if "error" not in r]) == 0:
+        raise UsageError("every model failed; see the errors above")
+    for path in written:
+        click.echo(str(path))
+
+
+@main.command()
+@click.argument("base", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--max-auc-drop", default=None, type=click.FloatRange(min=0))
+@click.option("--max-slowdown", default=None, type=click.FloatRange(min=0, min_open=True), help="e.g. 1.2 = 20% slower")
+def compare(base: Path, new: Path, max_auc_drop: float | None, max_slowdown: float | None) -> None:
+    """Regression gate: exit 3 when NEW is worse than BASE beyond the limits."""
+    from benchmark.compare import compare as compare_results
+    from benchmark.compare import load_result
+    from runtime.errors import GateFailed
+
+    comparisons, violations = compare_results(load_result(base), load_result(new), max_auc_drop, max_slowdown)
+    for c in comparisons:
+        click.echo(
+            f"{c['name']:<32} t{c['threads']} b{c['batch']}  AUC drop {c['auc_drop']:+.4f}  slowdown {c['slowdown']:.3f}x"
+        )
+    if violations:
+        raise GateFailed("; ".join(violations))
+    click.echo("ok: within limits")
+
+
+def _real_records(card, data: Path | None, records: int):  # type: ignore[no-untyped-def]
+    """Test records for a model: from --data, else its card's dataset; None if neither is found."""
+    import numpy as np
+
+    from runtime.errors import ToolkitError
+    from runtime.evaluate import resolve_dataset, split_inputs
+
+    if card is None:
+        return None
+    try:
+        dataset = resolve_dataset(card, data, "model")
+    except ToolkitError:
+        if data is not None:
+            raise
+        return None
+    indices, load = split_inputs(dataset, "test", card.leads, limit=records)
+    return np.ascontiguousarray(load(slice(0, len(indices))), dtype=np.float32)
+
+
+@main.command()
+@click.argument("models", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--data", default=None, type=click.Path(path_type=Path),
+    help="Real test records from here (default: the card's dataset, else seeded noise).",
+)  # fmt: skip
+@click.option("--records", default=16, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True)
+def runtimes(models: tuple[Path, ...], data: Path | None, records: int, as_json: bool) -> None:
+    """Load and run each MODEL in every runtime present; compare with onnxruntime."""
+    import numpy as np
+
+    from benchmark.runtimes import check_runtimes
+    from runtime.card import has_card, read_card
+    from runtime.onnx_io import load_model
+
+    rows = []
+    for path in models:
+        model = load_model(path)
+        card = read_card(model, str(path)) if has_card(model) else None
+        leads, window = (len(card.leads), card.window) if card else (12, 1000)
+        x = _real_records(card, data, records)
+        if x is None:
+            x = np.random.default_rng(0).normal(0, 0.3, (records, leads, window)).astype(np.float32)
+        rows += check_runtimes(path, x)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        detail = (f"max |diff| {row['max_abs_diff']:.2e}  decisions agree {row['decision_agreement']:.3f}"
+                  if row["status"] == "ok" else row.get("error", ""))  # fmt: skip
+        click.echo(f"{row['model']:<28.28} {row['runtime']:<15} {row['status']:<13} {detail}")

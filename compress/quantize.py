@@ -23,9 +23,9 @@ import onnx
 from compress.lineage import lineage_step
 from compress.quant_config import QuantizationConfig
 from runtime.card import ModelCard, has_card, read_card, write_card
-from runtime.dataset.cache import PreparedDataset, open_dataset
+from runtime.dataset.cache import PreparedDataset
 from runtime.errors import ModelError, UsageError
-from runtime.evaluate import check_compatible, evaluate_splits, split_inputs, split_scores
+from runtime.evaluate import check_compatible, evaluate_splits, resolve_dataset, split_inputs, split_scores
 from runtime.graph_stats import graph_summary
 from runtime.metrics import best_f1_thresholds
 from runtime.onnx_io import load_model, save_model
@@ -50,26 +50,6 @@ class NothingToQuantize(ModelError):
 def default_output(model_path: Path) -> Path:
     """``<stem>.int8.onnx`` beside the input."""
     return model_path.with_name(f"{model_path.stem}.int8.onnx")
-
-
-def resolve_dataset(card: ModelCard | None, data: str | Path | None, source: str) -> PreparedDataset:
-    """``--data`` if given, else the dataset named in the card (its cache, then its source folder)."""
-    if data is not None:
-        return open_dataset(data)
-    if card is None:
-        raise UsageError(f"{source} has no model card, so its calibration data is unknown; pass --data DIR|CACHE")
-    for key in ("cache", "source"):
-        location = card.dataset.get(key)
-        if location and Path(location).exists():
-            dataset = open_dataset(location)
-            expected = card.dataset.get("content_hash")
-            if expected and dataset.manifest.get("content_hash") != expected:
-                continue
-            return dataset
-    raise UsageError(
-        f"{source} was trained on {card.dataset.get('source') or 'an unknown dataset'}, which is not found here; "
-        "pass --data DIR|CACHE"
-    )
 
 
 class TrainingSplitReader:
@@ -283,7 +263,7 @@ def _search_exclusions(
         int8 = quantize_graph(preprocessed, dataset, card.leads, trial, folder, name)
         measured, metrics = _measure(b"", int8, dataset, card, metrics["fp32"])
         config = trial
-        count *= 2
+        count = len(sens) + 1 if count == len(sens) else min(count * 2, len(sens))
     if -measured["val"]["delta_macro_auc"] > max_drop:
         raise ModelError(
             f"even with {len(config.nodes_to_exclude)} nodes in float the validation AUC drops "

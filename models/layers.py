@@ -35,17 +35,29 @@ class ConvBlock(nn.Sequential):
 
 
 class ConcatPool(nn.Module):
-    """Global average and max pooling concatenated (the PTB-XL benchmark's head input)."""
+    """Global average and max pooling concatenated (the PTB-XL benchmark's head input).
+
+    Exported as ONNX GlobalAveragePool / GlobalMaxPool, which every runtime supports.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.avg = nn.AdaptiveAvgPool1d(1)
+        self.max = nn.AdaptiveMaxPool1d(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([x.mean(dim=-1), x.amax(dim=-1)], dim=1)
+        return torch.cat([torch.flatten(self.avg(x), 1), torch.flatten(self.max(x), 1)], dim=1)
 
 
 class GlobalAveragePool(nn.Module):
-    """Mean over time: makes a network independent of the input length."""
+    """Mean over time (ONNX GlobalAveragePool): makes a network independent of the input length."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool1d(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean(dim=-1)
+        return torch.flatten(self.pool(x), 1)
 
 
 def scaled(width: float, base: int, minimum: int = 4, multiple: int = 4) -> int:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 
 from runtime.card import ModelCard
-from runtime.dataset.cache import PreparedDataset
-from runtime.errors import DataError
+from runtime.dataset.cache import PreparedDataset, open_dataset
+from runtime.errors import DataError, UsageError
 from runtime.metrics import evaluation
 from runtime.session import predict
 
@@ -65,3 +66,23 @@ def evaluate_splits(
         split: evaluation(*split_scores(session, dataset, split, card.leads), card.classes, card.thresholds)
         for split in splits
     }
+
+
+def resolve_dataset(card: ModelCard | None, data: str | Path | None, source: str) -> PreparedDataset:
+    """``--data`` if given, else the dataset named in the card (its cache, then its source folder)."""
+    if data is not None:
+        return open_dataset(data)
+    if card is None:
+        raise UsageError(f"{source} has no model card, so its calibration data is unknown; pass --data DIR|CACHE")
+    for key in ("cache", "source"):
+        location = card.dataset.get(key)
+        if location and Path(location).exists():
+            dataset = open_dataset(location)
+            expected = card.dataset.get("content_hash")
+            if expected and dataset.manifest.get("content_hash") != expected:
+                continue
+            return dataset
+    raise UsageError(
+        f"{source} was trained on {card.dataset.get('source') or 'an unknown dataset'}, which is not found here; "
+        "pass --data DIR|CACHE"
+    )

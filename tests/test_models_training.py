@@ -47,7 +47,8 @@ def test_onnx_matches_torch_and_rebuilds(arch: str, tmp_path: Path) -> None:
     from runtime.card import ModelCard, write_card
     from train.export import architecture_entry
 
-    graph = to_onnx(model, 1000, dynamic_time=not ARCHITECTURES[arch].fixed_length)
+    dynamic = not ARCHITECTURES[arch].fixed_length
+    graph = to_onnx(model, 1000, dynamic_time=dynamic)
     card = ModelCard(classes=["NORM", "MI", "STTC", "CD", "HYP"], fs=100, leads=["I", "II", "III", "aVR", "aVL",
                      "aVF", "V1", "V2", "V3", "V4", "V5", "V6"], window=1000, thresholds=[0.5] * 5,
                      architecture=architecture_entry(model, arch, width, 1000))  # fmt: skip
@@ -64,6 +65,9 @@ def test_onnx_matches_torch_and_rebuilds(arch: str, tmp_path: Path) -> None:
     with torch.no_grad():
         expected = torch.sigmoid(model(torch.from_numpy(x))).numpy()
     assert np.abs(probabilities - expected).max() <= 1e-4
+    if dynamic:  # global pooling: the same file takes other lengths too
+        longer = rng.normal(0, 0.5, (1, 12, 1500)).astype(np.float32)
+        assert make_session(path).run(["probabilities"], {"ecg": longer})[0].shape == (1, 5)
     rebuilt, _ = module_from_onnx(path)
     with torch.no_grad():
         again = torch.sigmoid(rebuilt(torch.from_numpy(x))).numpy()

@@ -2,9 +2,13 @@
 
 The contract (``shared`` architecture): input ``ecg`` float32 ``[batch, leads, samples]``
 in raw millivolts with the training normalization inside the graph; outputs
-``probabilities`` and ``logits``; dynamic batch (and time where the network pools
-globally); standard opset 17; one file; no symbolic shapes left in intermediate
+``probabilities`` and ``logits``; dynamic batch; standard opset (19); one file; no symbolic shapes left in intermediate
 ``value_info``; ``onnx.checker`` clean; the model card in ``metadata_props``.
+
+The time axis is fixed to the card's window by default: OpenCV's DNN importer (classic
+engine) cannot infer shapes through a symbolic time axis, and every consumer of our files
+(the runtime, the benchmark) feeds exactly one window per item anyway.  Networks that pool
+globally can be exported with ``dynamic_time=True`` for runtimes that want variable length.
 """
 
 from __future__ import annotations
@@ -71,18 +75,21 @@ def to_onnx(model: Normalized, samples: int, dynamic_time: bool) -> onnx.ModelPr
     return graph
 
 
+def _dynamic_time(card: ModelCard) -> bool:
+    wanted = bool(card.architecture.get("dynamic_time", False))
+    return wanted and not architecture(card.architecture["name"]).fixed_length
+
+
 def export(model: Normalized, card: ModelCard, path: str | Path) -> Path:
     """Write the ONNX file with its card, atomically."""
-    arch = architecture(card.architecture["name"])
-    graph = to_onnx(model, card.window, dynamic_time=not arch.fixed_length)
+    graph = to_onnx(model, card.window, dynamic_time=_dynamic_time(card))
     write_card(graph, card)
     return save_model(graph, path)
 
 
 def onnx_bytes(model: Normalized, card: ModelCard) -> bytes:
     """The exported file's bytes without writing it (for evaluating before the final write)."""
-    arch = architecture(card.architecture["name"])
-    graph = to_onnx(model, card.window, dynamic_time=not arch.fixed_length)
+    graph = to_onnx(model, card.window, dynamic_time=_dynamic_time(card))
     write_card(graph, card)
     return graph.SerializeToString()
 
@@ -99,6 +106,7 @@ def architecture_entry(model: Normalized, arch: str, width: float, samples: int)
         "in_channels": int(model.normalize_mean.shape[1]),
         "num_classes": int(net.classifier.out_features),
         "samples": samples,
+        "dynamic_time": False,
         "parameters": count_parameters(net),
     }
 

@@ -1,0 +1,62 @@
+"""The environment block of every benchmark result: what machine, which libraries, which command."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+import onnxruntime as ort
+
+INT8_FEATURES = {
+    "x86_64": ("avx512_vnni", "avx_vnni", "amx_int8", "avx512bw", "avx2"),
+    "aarch64": ("asimddp", "i8mm", "sve", "sve2"),
+}
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name (x86 'model name'; on ARM the implementer/part when nothing else)."""
+    info = _cpuinfo()
+    for key in ("model name", "Model", "Hardware"):
+        for line in info.splitlines():
+            if line.startswith(key):
+                return line.split(":", 1)[1].strip()
+    part = [line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("CPU part")]
+    return f"ARM CPU part {part[0]}" if part else platform.processor() or platform.machine()
+
+
+def cpu_flags() -> set[str]:
+    """Feature flags from /proc/cpuinfo ('flags' on x86, 'Features' on ARM)."""
+    for line in _cpuinfo().splitlines():
+        if line.startswith(("flags", "Features")):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def _cpuinfo() -> str:
+    path = Path("/proc/cpuinfo")
+    try:
+        return path.read_text(errors="replace") if path.exists() else ""
+    except OSError:
+        return ""
+
+
+def environment() -> dict[str, Any]:
+    """CPU, int8-relevant features, cores, onnxruntime and providers, OS, Python, the command line."""
+    machine = platform.machine()
+    flags = cpu_flags()
+    wanted = INT8_FEATURES.get(machine, ())
+    return {
+        "cpu": cpu_model(),
+        "machine": machine,
+        "cores": os.cpu_count(),
+        "int8_features": {feature: feature in flags for feature in wanted},
+        "onnxruntime": ort.__version__,
+        "providers_available": ort.get_available_providers(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "numpy": __import__("numpy").__version__,
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+    }

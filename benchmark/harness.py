@@ -1,0 +1,156 @@
+"""``benchmark run``: one row per (model, provider, threads, batch) of size, speed and accuracy.
+
+Accuracy (macro / per-class AUC with a bootstrap 90% interval, Fmax, F1 at the card's
+thresholds) is computed once per model on the test split; latency is measured per
+configuration on rotating real test records.  A failure on one model is reported in its
+row and the others still run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark.compute_floor import is_int8, peak_macs_per_s
+from benchmark.environment import environment
+from benchmark.latency import measure_latency
+from benchmark.memory import peak_mb, reset_peak
+from runtime.card import ModelCard, has_card, read_card
+from runtime.dataset.cache import PreparedDataset
+from runtime.errors import ToolkitError, UsageError
+from runtime.evaluate import check_compatible, resolve_dataset, split_inputs, split_scores
+from runtime.graph_stats import graph_summary
+from runtime.metrics import bootstrap_macro_auc, evaluation
+from runtime.onnx_io import load_model
+from runtime.progress import log
+from runtime.session import make_session
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    """How to measure."""
+
+    split: str = "test"
+    providers: tuple[str, ...] = ("CPUExecutionProvider",)
+    threads: tuple[int, ...] = (1,)
+    batches: tuple[int, ...] = (1,)
+    warmup_s: float = 2.0
+    time_s: float = 10.0
+    bootstrap: int = 200
+    latency_records: int = 64
+    floor: bool = True
+
+    def __post_init__(self) -> None:
+        if self.time_s <= 0:
+            raise UsageError(f"--time-s must be positive, got {self.time_s}")
+        if self.warmup_s < 0:
+            raise UsageError(f"--warmup-s must not be negative, got {self.warmup_s}")
+        if not self.threads or min(self.threads) < 1 or not self.batches or min(self.batches) < 1:
+            raise UsageError("--threads and --batch need positive whole numbers")
+        if self.split not in ("train", "val", "test"):
+            raise UsageError(f"--split must be train, val or test, got {self.split!r}")
+
+
+def _accuracy(path: Path, card: ModelCard, dataset: PreparedDataset, config: BenchmarkConfig) -> dict[str, Any]:
+    labels, scores = split_scores(make_session(path), dataset, config.split, card.leads)
+    result = evaluation(labels, scores, card.classes, card.thresholds)
+    low, high = bootstrap_macro_auc(labels, scores, rounds=config.bootstrap)
+    result.update({"macro_auc_low": low, "macro_auc_high": high, "labels": labels, "scores": scores})
+    return result
+
+
+def _latency_inputs(card: ModelCard, dataset: PreparedDataset, config: BenchmarkConfig, batch: int) -> list[np.ndarray]:
+    indices, load = split_inputs(dataset, config.split, card.leads, limit=max(config.latency_records, batch))
+    records = load(slice(0, len(indices)))
+    count = max(1, len(records) // batch)
+    return [np.ascontiguousarray(records[i * batch : (i + 1) * batch]) for i in range(count)]
+
+
+def benchmark_model(
+    path: Path, data: str | Path | None, config: BenchmarkConfig, floors: dict[str, float]
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """All rows of one model, plus its curves (labels and scores) for the plots."""
+    model = load_model(path)
+    card = read_card(model, str(path)) if has_card(model) else None
+    dataset = resolve_dataset(card, data, str(path))
+    if card is None:
+        raise UsageError(f"{path} has no model card; the benchmark needs its classes, leads and thresholds")
+    check_compatible(card, dataset, str(path))
+    stats = graph_summary(model, [1, len(card.leads), card.window])
+    precision = "int8" if is_int8(model) else "fp32"
+    log(f"scoring {path.name} on the {config.split} split ({dataset.path})")
+    accuracy = _accuracy(path, card, dataset, config)
+    base = {
+        "model": str(path), "name": path.name, "architecture": card.architecture.get("name"),
+        "precision": precision, "bytes": path.stat().st_size, "parameters": stats["parameters"],
+        "macs": stats["macs"], "leads": len(card.leads), "macro_auc": accuracy["macro_auc"],
+        "macro_auc_low": accuracy["macro_auc_low"], "macro_auc_high": accuracy["macro_auc_high"],
+        "auc": accuracy["auc"], "fmax": accuracy["fmax"], "f1_at_thresholds": accuracy["f1_at_thresholds"],
+        "test_records": accuracy["records"], "dataset": dataset.manifest.get("name"),
+    }  # fmt: skip
+    rows = []
+    for provider in config.providers:
+        for threads in config.threads:
+            for batch in config.batches:
+                reset_peak()
+                session = make_session(path, threads=threads, providers=[provider])
+                latency = measure_latency(session, _latency_inputs(card, dataset, config, batch), config.warmup_s,
+                                          config.time_s, label=f"{path.name} {provider} t{threads} b{batch}")  # fmt: skip
+                achieved = stats["macs"] * batch / (latency.mean_ms / 1000.0)
+                row = {**base, "provider": provider, "threads": threads, "batch": batch, **latency.to_dict(),
+                       "peak_rss_mb": round(peak_mb(), 1), "achieved_macs_per_s": achieved}  # fmt: skip
+                floor = floors.get(precision)
+                if floor and threads == 1:
+                    row["peak_macs_per_s"] = floor
+                    row["fraction_of_peak"] = achieved / floor
+                rows.append(row)
+    curves = {"name": path.name, "classes": card.classes, "labels": accuracy["labels"], "scores": accuracy["scores"]}
+    return rows, curves
+
+
+def _compare_to_baseline(rows: list[dict[str, Any]], baseline: list[dict[str, Any]]) -> None:
+    for row in rows:
+        if "error" in row:
+            continue
+        match = next((b for b in baseline if (b["provider"], b["threads"], b["batch"]) ==
+                      (row["provider"], row["threads"], row["batch"])), None)  # fmt: skip
+        if match is None:
+            continue
+        row["delta_auc"] = row["macro_auc"] - match["macro_auc"]
+        row["x_smaller"] = match["bytes"] / row["bytes"]
+        row["x_faster"] = match["p50_ms"] / row["p50_ms"]
+        row["baseline"] = match["name"]
+
+
+def run_benchmark(
+    models: list[Path], data: str | Path | None, config: BenchmarkConfig, baseline: Path | None = None
+) -> dict[str, Any]:
+    """Benchmark every model (and the baseline) and return the JSON-ready result."""
+    floors: dict[str, float] = {}
+    if config.floor:
+        log("probing the CPU's single-thread peak (fp32 MatMul, int8 MatMulInteger)")
+        floors = {"fp32": peak_macs_per_s(False), "int8": peak_macs_per_s(True)}
+    ordered = ([baseline] if baseline is not None else []) + [m for m in models if m != baseline]
+    rows: list[dict[str, Any]] = []
+    curves: list[dict[str, Any]] = []
+    baseline_rows: list[dict[str, Any]] = []
+    for path in ordered:
+        try:
+            model_rows, model_curves = benchmark_model(Path(path), data, config, floors)
+        except ToolkitError as exc:
+            log(f"model failed: {path}: {exc}")
+            rows.append({"model": str(path), "name": Path(path).name, "error": str(exc)})
+            continue
+        if baseline is not None and path == baseline:
+            baseline_rows = model_rows
+        rows.extend(model_rows)
+        if model_curves:
+            curves.append(model_curves)
+    if baseline_rows:
+        _compare_to_baseline(rows, baseline_rows)
+    config_dict = asdict(config)
+    return {"environment": environment(), "config": config_dict, "peak_macs_per_s": floors, "rows": rows,
+            "curves": curves}  # fmt: skip
