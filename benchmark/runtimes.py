@@ -26,7 +26,7 @@ def _reference(path: Path, model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
     from onnx.reference import ReferenceEvaluator
 
     outputs = ReferenceEvaluator(model).run([model.graph.output[0].name], {model.graph.input[0].name: x})
-    return np.asarray(list(outputs)[0])
+    return np.asarray(next(iter(outputs)))
 
 
 def _opencv(path: Path, model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
