@@ -125,3 +125,138 @@ def inspect_command(model: Path, as_json: bool) -> None:
         click.echo("lineage     " + (" | ".join(info["lineage"]) or "none (trained here)"))
     else:
         click.echo("card        none (not written by this toolkit)")
+
+
+def _training_options(func):  # type: ignore[no-untyped-def]
+    options = [
+        click.option("--data", default=None, type=click.Path(path_type=Path), help="Dataset (default: from the model card)."),
+        click.option("--epochs", default=20, show_default=True, type=click.IntRange(min=1)),
+        click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1)),
+        click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True)),
+        click.option("--patience", default=5, show_default=True, type=click.IntRange(min=1)),
+        click.option("--seed", default=0, show_default=True, type=int),
+        click.option("--threads", default=None, type=click.IntRange(min=1)),
+        click.option("--max-train", default=None, type=click.IntRange(min=1), help="Seeded subsample of the training split."),
+        click.option("--force", is_flag=True, help="Replace an existing output."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _fit_config(epochs: int, batch_size: int, lr: float, patience: int, seed: int, threads: int | None):  # type: ignore[no-untyped-def]
+    from train.loop import FitConfig
+
+    return FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, threads=threads)
+
+
+def _refuse_existing(output: Path, force: bool, *inputs: Path) -> None:
+    from runtime.atomic import refuse_overwrite
+    from runtime.errors import UsageError
+
+    refuse_overwrite(output, *inputs)
+    if output.exists() and not force:
+        raise UsageError(f"{output} already exists; pass --force to replace it or choose another -o")
+
+
+@main.command()
+@click.option("--teacher", required=True, type=click.Path(path_type=Path), help="Teacher ONNX file (ours).")
+@click.option("--arch", required=True, help="Student architecture.")
+@click.option("--width", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--leads", default=None, help="Student input leads, e.g. II (default: the teacher's).")
+@click.option("--temperature", default=4.0, show_default=True, type=float)
+@click.option("--alpha", default=0.5, show_default=True, type=float, help="Weight of the soft (teacher) term.")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
+@_training_options
+def distill(
+    teacher: Path,
+    arch: str,
+    width: float,
+    leads: str | None,
+    temperature: float,
+    alpha: float,
+    output: Path,
+    data: Path | None,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    patience: int,
+    seed: int,
+    threads: int | None,
+    max_train: int | None,
+    force: bool,
+) -> None:
+    """Knowledge distillation from an ONNX teacher into a (smaller or reduced-lead) student."""
+    from compress.distill import DistillConfig
+    from compress.distill import distill as run_distill
+    from models.registry import architecture
+    from runtime.card import has_card, read_card
+    from runtime.leads import parse_lead_list
+    from runtime.onnx_io import load_model
+    from train.fit import RunSpec
+
+    architecture(arch)
+    kd = DistillConfig(temperature=temperature, alpha=alpha)
+    _refuse_existing(output, force, teacher)
+    teacher_model = load_model(teacher)
+    teacher_leads = read_card(teacher_model, str(teacher)).leads if has_card(teacher_model) else None
+    chosen = parse_lead_list(leads) if leads else tuple(teacher_leads or ())
+    spec = RunSpec(arch=arch, width=width, leads=chosen or tuple(), max_train=max_train)
+    summary = run_distill(teacher, spec, output, _fit_config(epochs, batch_size, lr, patience, seed, threads), kd,
+                          data=data, force=True)  # fmt: skip
+    click.echo(json.dumps(summary, indent=2))
+    click.echo(summary["model"])
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--pruning-ratio", required=True, type=float, help="Fraction of channels to remove, in (0, 1).")
+@click.option("--importance", default="l1", show_default=True, type=click.Choice(["l1", "l2", "taylor"]))
+@click.option("--iterative-steps", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--round-to", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("--finetune-epochs", default=5, show_default=True, type=click.IntRange(min=0))
+@click.option("-o", "--output", default=None, type=click.Path(path_type=Path), help="Default: <stem>.pruned.onnx")
+@_training_options
+def prune(
+    model: Path,
+    pruning_ratio: float,
+    importance: str,
+    iterative_steps: int,
+    round_to: int,
+    finetune_epochs: int,
+    output: Path | None,
+    data: Path | None,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    patience: int,
+    seed: int,
+    threads: int | None,
+    max_train: int | None,
+    force: bool,
+) -> None:
+    """Structured pruning (channels really removed) with fine-tuning from the unpruned model."""
+    from compress.prune import PruneConfig
+    from compress.prune import prune as run_prune
+
+    config = PruneConfig(pruning_ratio=pruning_ratio, importance=importance, iterative_steps=iterative_steps,
+                         round_to=round_to, finetune_epochs=finetune_epochs)  # fmt: skip
+    target = output or model.with_name(f"{model.stem}.pruned.onnx")
+    _refuse_existing(target, force, model)
+    summary = run_prune(model, target, config, _fit_config(epochs, batch_size, lr, patience, seed, threads), data,
+                        force=True, max_train=max_train)  # fmt: skip
+    click.echo(json.dumps(summary, indent=2))
+    click.echo(summary["model"])
+
+
+@main.command("run")
+@click.argument("recipe", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Redo every step even if unchanged.")
+def run_command(recipe: Path, force: bool) -> None:
+    """Run a chain of steps from a TOML recipe (see compress/recipe.py for the format)."""
+    from compress.recipe import run_recipe
+
+    result = run_recipe(recipe, force=force)
+    for step in result["steps"]:
+        click.echo(f"{step['index']}. {step['step']:<9} {'reused' if step['reused'] else 'ran':<6} {step['output']}")
+    click.echo(result["final"])

@@ -91,7 +91,8 @@ def current_channels(model: nn.Module) -> list[int]:
         convs = [m for m in model.stem if isinstance(m, nn.Conv1d)]
         branch = [model.branch1[0], model.branch3[0], model.branch3[2], model.branch5[0], model.branch5[2],
                   model.branch_pool[1]]  # fmt: skip
-        return [int(m.out_channels) for m in convs + branch]
+        hidden = [int(m.out_features) for m in model.head if isinstance(m, nn.Linear)]
+        return [int(m.out_channels) for m in convs + branch] + hidden
     if isinstance(model, SeparableResNet):
         stem = int(model.stem[0].out_channels)
         stages = [int(block.pointwise[0].out_channels) for block in model.features[::2]]

@@ -88,10 +88,9 @@ class InceptionCNN(nn.Module):
         in_channels: int = 12,
         num_classes: int = 5,
         samples: int = 1000,
-        hidden: int = 128,
     ) -> None:
         super().__init__()
-        c1, c2, c3, c4, b1, b2a, b2b, b3a, b3b, b4 = channels
+        c1, c2, c3, c4, b1, b2a, b2b, b3a, b3b, b4, hidden1, hidden2 = channels
         self.stem = nn.Sequential(
             nn.Conv1d(in_channels, c1, 7, padding="same"), nn.ReLU(), nn.BatchNorm1d(c1),
             nn.Conv1d(c1, c2, 5, padding="same"), nn.ReLU(), nn.MaxPool1d(2), nn.BatchNorm1d(c2),
@@ -105,10 +104,10 @@ class InceptionCNN(nn.Module):
         steps = samples // 8
         self.head = nn.Sequential(
             nn.Flatten(),
-            nn.Linear((b1 + b2b + b3b + b4) * steps, hidden), nn.ReLU(), nn.BatchNorm1d(hidden),
-            nn.Linear(hidden, hidden), nn.ReLU(), nn.BatchNorm1d(hidden),
+            nn.Linear((b1 + b2b + b3b + b4) * steps, hidden1), nn.ReLU(), nn.BatchNorm1d(hidden1),
+            nn.Linear(hidden1, hidden2), nn.ReLU(), nn.BatchNorm1d(hidden2),
         )  # fmt: skip
-        self.classifier = nn.Linear(hidden, num_classes)
+        self.classifier = nn.Linear(hidden2, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
@@ -129,4 +128,4 @@ def keras_cnn_channels(width: float) -> list[int]:
 
 
 def inception_channels(width: float) -> list[int]:
-    return [scaled(width, c) for c in (32, 128, 64, 64, 64, 64, 64, 64, 64, 64)]
+    return [scaled(width, c) for c in (32, 128, 64, 64, 64, 64, 64, 64, 64, 64, 128, 128)]

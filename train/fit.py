@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from runtime.leads import STANDARD_LEADS
 from runtime.metrics import best_f1_thresholds
 from runtime.progress import log
 from runtime.session import make_session
-from train.data import lead_statistics, load_split
+from train.data import SplitArrays, lead_statistics, load_split
 from train.export import architecture_entry, export, onnx_bytes
 from train.loop import FitConfig, LossFn, Normalized, bce_loss, fit
 
@@ -110,6 +111,7 @@ def run_fit(
     extra_identity: dict[str, Any] | None = None,
     compression: dict[str, Any] | None = None,
     initial: Normalized | None = None,
+    loss_factory: Callable[[SplitArrays], LossFn] | None = None,
 ) -> dict[str, Any]:
     """Train ``spec`` on ``data`` into run folder ``out`` and export it; return the run summary."""
     check_run_dir(out, force, resume)
@@ -131,6 +133,8 @@ def run_fit(
     }  # fmt: skip
     log(f"training {spec.arch} (width {spec.width}) on {len(train)} records, validating on {len(val)}")
     notes = {"data": str(data), "arch": spec.arch, "width": spec.width, "leads": list(spec.leads)}
+    if loss_factory is not None:
+        loss_fn = loss_factory(train)
     result = fit(model, train, val, config, out, identity, loss_fn=loss_fn, resume=resume, notes=notes)
     model.load_state_dict(result.best_state)
     training = {
