@@ -217,3 +217,7 @@ def runtimes(models: tuple[Path, ...], data: Path | None, records: int, as_json:
         detail = (f"max |diff| {row['max_abs_diff']:.2e}  decisions agree {row['decision_agreement']:.3f}"
                   if row["status"] == "ok" else row.get("error", ""))  # fmt: skip
         click.echo(f"{row['model']:<28.28} {row['runtime']:<15} {row['status']:<13} {detail}")
+
+
+if __name__ == "__main__":
+    main()

@@ -260,3 +260,7 @@ def run_command(recipe: Path, force: bool) -> None:
     for step in result["steps"]:
         click.echo(f"{step['index']}. {step['step']:<9} {'reused' if step['reused'] else 'ran':<6} {step['output']}")
     click.echo(result["final"])
+
+
+if __name__ == "__main__":
+    main()

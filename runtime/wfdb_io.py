@@ -127,24 +127,30 @@ def read_digital(header_path: str | Path, header: Header) -> np.ndarray:
     for file_name in files:
         if not (folder / file_name).is_file():
             raise DataError(f"{folder / file_name}: signal file listed in the header not found")
-    simple = (
-        len(files) == 1
-        and all(s.fmt == 16 for s in header.signals)
-        and len({s.byte_offset for s in header.signals}) == 1
-    )
-    if simple:
-        data_file = folder / header.signals[0].file_name
-        offset = header.signals[0].byte_offset
-        expected = offset + header.samples * len(header.signals) * 2
+    if all(signal.fmt == 16 for signal in header.signals):
+        return _read_format16(folder, header)
+    return _read_with_wfdb(Path(header_path), header)
+
+
+def _read_format16(folder: Path, header: Header) -> np.ndarray:
+    """Format 16 (little-endian int16, samples interleaved per file), one or several files."""
+    files: dict[str, list[int]] = {}
+    for index, signal in enumerate(header.signals):
+        files.setdefault(signal.file_name, []).append(index)
+    result = np.zeros((len(header.signals), header.samples), dtype=np.int16)
+    for file_name, members in files.items():
+        data_file = folder / file_name
+        offset = header.signals[members[0]].byte_offset
+        expected = offset + header.samples * len(members) * 2
         size = data_file.stat().st_size
         if size < expected:
             raise DataError(
                 f"{data_file}: {size} bytes but the header needs {expected} "
-                f"({header.samples} samples x {len(header.signals)} signals); the file is truncated"
+                f"({header.samples} samples x {len(members)} signals); the file is truncated"
             )
-        raw = np.fromfile(data_file, dtype="<i2", count=header.samples * len(header.signals), offset=offset)
-        return raw.reshape(header.samples, len(header.signals)).T
-    return _read_with_wfdb(Path(header_path), header)
+        raw = np.fromfile(data_file, dtype="<i2", count=header.samples * len(members), offset=offset)
+        result[members] = raw.reshape(header.samples, len(members)).T
+    return result
 
 
 def _read_with_wfdb(header_path: Path, header: Header) -> np.ndarray:

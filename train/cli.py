@@ -251,3 +251,7 @@ def sweep(
         click.echo(f"{row['arch']} w={row['width']:<5g} params {row['parameters']:>9,} MACs {row['macs']:>12,} "
                    f"test AUC {row['test_macro_auc']:.4f}")  # fmt: skip
     click.echo(str(out / "sweep.csv"))
+
+
+if __name__ == "__main__":
+    main()

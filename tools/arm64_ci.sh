@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Build a small fp32 model and its int8 file from the synthetic default, then run the ARM64 check on them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+WORK=${ARM64_WORK:-/tmp/ecgshrink-arm64-models}
+rm -rf "$WORK"; mkdir -p "$WORK"
+"$PY" -m train.cli synth --out "$WORK/synth" --records 1500 --seed 0 >/dev/null
+"$PY" -m train.cli prepare "$WORK/synth" --out "$WORK/cache" >/dev/null
+"$PY" -m train.cli fit --data "$WORK/cache" --arch sepresnet --width 0.5 --epochs 3 --out "$WORK/run" >/dev/null
+"$PY" -m compress.cli quantize "$WORK/run/model.onnx" -o "$WORK/run/model.int8.onnx" >/dev/null
+PYTHON="$PY" bash tools/arm64_check.sh "$WORK/run/model.onnx" "$WORK/run/model.int8.onnx"
