@@ -10,37 +10,12 @@ from typing import Any
 
 import onnxruntime as ort
 
+from runtime.cpu import cpu_flags, cpu_model
+
 INT8_FEATURES = {
     "x86_64": ("avx512_vnni", "avx_vnni", "amx_int8", "avx512bw", "avx2"),
     "aarch64": ("asimddp", "i8mm", "sve", "sve2"),
 }
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name (x86 'model name'; on ARM the implementer/part when nothing else)."""
-    info = _cpuinfo()
-    for key in ("model name", "Model", "Hardware"):
-        for line in info.splitlines():
-            if line.startswith(key):
-                return line.split(":", 1)[1].strip()
-    part = [line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("CPU part")]
-    return f"ARM CPU part {part[0]}" if part else platform.processor() or platform.machine()
-
-
-def cpu_flags() -> set[str]:
-    """Feature flags from /proc/cpuinfo ('flags' on x86, 'Features' on ARM)."""
-    for line in _cpuinfo().splitlines():
-        if line.startswith(("flags", "Features")):
-            return set(line.split(":", 1)[1].split())
-    return set()
-
-
-def _cpuinfo() -> str:
-    path = Path("/proc/cpuinfo")
-    try:
-        return path.read_text(errors="replace") if path.exists() else ""
-    except OSError:
-        return ""
 
 
 def environment() -> dict[str, Any]:

@@ -30,7 +30,13 @@ def main() -> None:
     type=click.Path(path_type=Path),
     help="Calibration/validation data (default: from the model card).",
 )
-@click.option("--preset", default="x86-vnni", show_default=True, type=click.Choice(["x86-vnni", "avx2", "arm64"]))
+@click.option(
+    "--preset",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "x86-vnni", "avx2", "arm64"]),
+    help="Target CPU; auto = this machine's (x86 VNNI, x86 AVX2 or ARM64).",
+)
 @click.option(
     "--calib-samples", default=None, type=click.IntRange(min=1), help="Training records for calibration [512]."
 )

@@ -21,7 +21,7 @@ import numpy as np
 import onnx
 
 from compress.lineage import lineage_step
-from compress.quant_config import QuantizationConfig
+from compress.quant_config import QuantizationConfig, preset
 from runtime.card import ModelCard, has_card, read_card, write_card
 from runtime.dataset.cache import PreparedDataset
 from runtime.errors import ModelError, UsageError
@@ -208,7 +208,7 @@ def quantize_model(
 ) -> QuantizeResult:
     """Quantize ``model_path`` to int8 and verify it; see the module docstring."""
     source = Path(model_path)
-    config = config or QuantizationConfig()
+    config = config or preset("auto")
     target = Path(output) if output is not None else default_output(source)
     if target.resolve() == source.resolve():
         raise UsageError(f"-o {target} is the input file; quantize never overwrites its input")

@@ -128,7 +128,7 @@ def _run_quantize(source: Path, target: Path, step: dict[str, Any], data: Path |
     }
     if "nodes_to_exclude" in step:
         changes["nodes_to_exclude"] = tuple(step["nodes_to_exclude"])
-    config = preset(step.get("preset", "x86-vnni")).with_changes(**changes)
+    config = preset(step.get("preset", "auto")).with_changes(**changes)
     quantize_model(source, target, data, config, max_auc_drop=step.get("max_auc_drop"))
 
 
