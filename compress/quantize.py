@@ -116,6 +116,31 @@ def clean_for_runtimes(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
+def compact_names(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Give every internal tensor and node a short name (graph inputs and outputs keep theirs).
+
+    The quantizer derives names like ``/model/net/features.6/pointwise.0/Conv_output_0_QuantizeLinear``;
+    on a small network those strings are a fifth of the file.  The graph is unchanged.
+    """
+    keep = {v.name for v in model.graph.input} | {v.name for v in model.graph.output}
+    mapping: dict[str, str] = {}
+
+    def short(name: str) -> str:
+        if not name or name in keep:
+            return name
+        if name not in mapping:
+            mapping[name] = f"t{len(mapping)}"
+        return mapping[name]
+
+    for tensor in model.graph.initializer:
+        tensor.name = short(tensor.name)
+    for index, node in enumerate(model.graph.node):
+        node.name = f"{node.op_type}_{index}"
+        node.input[:] = [short(name) for name in node.input]
+        node.output[:] = [short(name) for name in node.output]
+    return model
+
+
 def quantize_graph(
     preprocessed: Path, dataset: PreparedDataset, leads: list[str], config: QuantizationConfig, folder: Path, name: str
 ) -> onnx.ModelProto:
@@ -299,6 +324,7 @@ def _finish(
     max_drop: float | None,
 ) -> QuantizeResult:
     shape = [1, len(card.leads), card.window]
+    int8 = compact_names(int8)
     fp32_stats, int8_stats = graph_summary(fp32, shape), graph_summary(int8, shape)
     labels, scores = split_scores(make_session(int8.SerializeToString()), dataset, "val", card.leads)
     new_card = copy.deepcopy(card)
