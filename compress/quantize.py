@@ -77,14 +77,32 @@ class TrainingSplitReader:
         self.position = 0
 
 
+def ort_quantization() -> Any:
+    """Import onnxruntime's quantization tools without letting them change ``sys.path``.
+
+    Importing them appends ``onnxruntime/transformers`` to ``sys.path``, whose ``benchmark.py``
+    would then shadow this project's ``benchmark`` package in the same process.
+    """
+    import importlib
+    import sys
+
+    before = list(sys.path)
+    try:
+        module = importlib.import_module("onnxruntime.quantization")
+        importlib.import_module("onnxruntime.quantization.shape_inference")
+    finally:
+        sys.path[:] = before
+    return module
+
+
 def _quant_type(name: str) -> Any:
-    from onnxruntime.quantization import QuantType
+    QuantType = ort_quantization().QuantType
 
     return QuantType.QInt8 if name == "int8" else QuantType.QUInt8
 
 
 def _method(name: str) -> Any:
-    from onnxruntime.quantization import CalibrationMethod
+    CalibrationMethod = ort_quantization().CalibrationMethod
 
     return {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
             "percentile": CalibrationMethod.Percentile}[name]  # fmt: skip
@@ -92,7 +110,7 @@ def _method(name: str) -> Any:
 
 def preprocess(model: onnx.ModelProto, folder: Path) -> Path:
     """onnxruntime's pre-processing: graph optimization (BatchNorm folded into Conv) and shape inference."""
-    from onnxruntime.quantization.shape_inference import quant_pre_process
+    quant_pre_process = ort_quantization().shape_inference.quant_pre_process
 
     source = folder / "float.onnx"
     target = folder / "preprocessed.onnx"
@@ -145,7 +163,8 @@ def quantize_graph(
     preprocessed: Path, dataset: PreparedDataset, leads: list[str], config: QuantizationConfig, folder: Path, name: str
 ) -> onnx.ModelProto:
     """Run ``quantize_static`` (QDQ) and return the cleaned int8 graph."""
-    from onnxruntime.quantization import QuantFormat, quantize_static
+    quantization = ort_quantization()
+    QuantFormat, quantize_static = quantization.QuantFormat, quantization.quantize_static
 
     reader = TrainingSplitReader(dataset, leads, config.calib_samples, config.seed, name)
     target = folder / f"int8-{len(config.nodes_to_exclude)}.onnx"

@@ -255,3 +255,29 @@ def sweep(
 
 if __name__ == "__main__":
     main()
+
+
+@main.command()
+@click.option("--out", "out", default=Path("study-out"), show_default=True, type=click.Path(path_type=Path))
+@click.option(
+    "--data",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="Real PTB-XL folder or prepared cache (default: generate the synthetic dataset).",
+)
+@click.option(
+    "--preset",
+    default="quick",
+    show_default=True,
+    type=click.Choice(["quick", "full", "tiny"]),
+    help="quick: fits 10 minutes on 2 cores; full: the seed's full-size networks (hours); tiny: smoke test.",
+)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--threads", default=None, type=click.IntRange(min=1))
+@click.option("--force", is_flag=True, help="Redo every step even if its inputs are unchanged.")
+def study(out: Path, data: Path | None, preset: str, seed: int, threads: int | None, force: bool) -> None:
+    """The whole compression study: train, distill, prune, quantize, benchmark, report."""
+    from train.study import preset_by_name, run_study
+
+    report = run_study(out, preset_by_name(preset), data=data, seed=seed, force=force, threads=threads)
+    click.echo(f"report: {report}")

@@ -137,6 +137,10 @@ def run_fit(
         loss_fn = loss_factory(train)
     result = fit(model, train, val, config, out, identity, loss_fn=loss_fn, resume=resume, notes=notes)
     model.load_state_dict(result.best_state)
+    from train.loop import Distributed
+
+    if not Distributed.from_env().main:  # under torchrun only rank 0 exports
+        return {"model": None, "rank": Distributed.from_env().rank}
     training = {
         "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "best_val_macro_auc": result.best_val_auc,
         "train_records": len(train), "seconds": round(result.seconds, 1),

@@ -90,9 +90,55 @@ def bce_loss(logits: torch.Tensor, x: torch.Tensor, labels: torch.Tensor, rows: 
     return nn.functional.binary_cross_entropy_with_logits(logits, labels)
 
 
-def choose_device(name: str) -> torch.device:
+@dataclass(frozen=True)
+class Distributed:
+    """Process layout under ``torchrun`` (RANK / WORLD_SIZE / LOCAL_RANK); one process otherwise.
+
+    With several processes the model is wrapped in DistributedDataParallel, each rank trains
+    on its share of every batch (gradients are averaged), rank 0 evaluates, checkpoints and
+    exports, and the validation AUC is broadcast so early stopping stays in step.
+    """
+
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @classmethod
+    def from_env(cls) -> Distributed:
+        import os
+
+        return cls(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
+                   int(os.environ.get("LOCAL_RANK", 0)))  # fmt: skip
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def setup(self, model: nn.Module, device: torch.device) -> nn.Module:
+        """Initialize the process group and wrap ``model`` when running multi-process."""
+        if self.world == 1:
+            return model
+        import torch.distributed as dist
+        from torch.nn.parallel import DistributedDataParallel
+
+        if not dist.is_initialized():
+            dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    def broadcast(self, value: float) -> float:
+        """Rank 0's value on every rank."""
+        if self.world == 1:
+            return value
+        import torch.distributed as dist
+
+        tensor = torch.tensor([value], dtype=torch.float64)
+        dist.broadcast(tensor, src=0)
+        return float(tensor.item())
+
+
+def choose_device(name: str, local_rank: int = 0) -> torch.device:
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
 
 
@@ -136,8 +182,10 @@ def fit(
     """Train ``model`` in place; return the best (validation macro AUC) weights and history."""
     if config.threads:
         torch.set_num_threads(config.threads)
-    device = choose_device(config.device)
+    cluster = Distributed.from_env()
+    device = choose_device(config.device, cluster.local_rank)
     model.to(device)
+    trainer = cluster.setup(model, device)
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer: torch.optim.Optimizer
     if config.optimizer == "adamw":
@@ -176,12 +224,14 @@ def fit(
         total, batches = 0.0, 0
         steps = math.ceil(len(order) / config.batch_size)
         for step in range(steps):
-            rows = np.sort(order[step * config.batch_size : (step + 1) * config.batch_size])
+            rows = np.sort(order[step * config.batch_size : (step + 1) * config.batch_size])[
+                cluster.rank :: cluster.world
+            ]
             x = train.millivolts(rows)
             if config.augment:
                 x = augment(x, generator)
             y = labels_all[rows]
-            logits = model(x.to(device))
+            logits = trainer(x.to(device))
             loss = loss_fn(logits, x, y.to(device), rows)
             if not torch.isfinite(loss):
                 kept = (
@@ -195,10 +245,10 @@ def fit(
             optimizer.step()
             total += float(loss.item())
             batches += 1
-            if progress and (step % 20 == 0 or step == steps - 1):
+            if progress and cluster.main and (step % 20 == 0 or step == steps - 1):
                 inline(f"epoch {epoch + 1}/{config.epochs} step {step + 1}/{steps} loss {total / batches:.4f}")  # fmt: skip
         scheduler.step()
-        val_auc = macro_auc(val.labels, predict_torch(model, val, device))
+        val_auc = cluster.broadcast(macro_auc(val.labels, predict_torch(model, val, device)) if cluster.main else 0.0)
         improved = val_auc > best_auc
         if improved:
             best_auc, best_epoch, bad_epochs = val_auc, epoch, 0
@@ -211,12 +261,14 @@ def fit(
             "records_per_s": round(len(order) / (time.perf_counter() - epoch_started), 1),
         }  # fmt: skip
         history.append(record)
-        if progress:
+        if progress and cluster.main:
             inline(
                 f"epoch {epoch + 1}/{config.epochs} loss {record['train_loss']:.4f} val AUC {val_auc:.4f}"
                 f"{' *' if improved else ''} ({record['seconds']}s)"
             )
             end_line()  # fmt: skip
+        if not cluster.main:
+            continue
         _save_checkpoint(checkpoint_path, {
             "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "best_state": best_state, "best_auc": best_auc,
