@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,5 @@ def lineage_step(
         "parent_file": str(Path(parent).resolve()),
         "parent_sha256": sha256_file(parent),
         "parameters": parameters,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     })  # fmt: skip
     return chain
