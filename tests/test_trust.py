@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -49,7 +50,7 @@ def _external(tmp_path: Path, location: str) -> Path:
 @pytest.mark.parametrize("location", ["/etc/passwd", "../../etc/passwd", "C:\\secrets.bin", "missing.bin"])
 def test_external_data_outside_the_folder_is_refused(tmp_path: Path, location: str) -> None:
     path = _external(tmp_path, location)
-    with pytest.raises(ModelError, match="external data|outside|not found|relative"):
+    with pytest.raises(ModelError, match=r"external data|outside|not found|relative"):
         load_model(path)
     result = run_cli("compress", "inspect", str(path), no_torch=True)
     assert_one_line_error(result, "ext.onnx")
@@ -94,7 +95,7 @@ def test_malformed_card_names_the_key(float_model: Path, tmp_path: Path) -> None
             prop.value = "[0.5, oops"
     path = tmp_path / "badcard.onnx"
     onnx.save(model, path)
-    with pytest.raises(ModelError, match="ecgshrink.thresholds"):
+    with pytest.raises(ModelError, match=r"ecgshrink\.thresholds"):
         read_card(onnx.load(path))
     result = run_cli("runtime", "info", str(path), no_torch=True)
     assert_one_line_error(result, "ecgshrink.thresholds")
@@ -181,10 +182,8 @@ def test_fuzz_scp_codes(text: str) -> None:
 @FUZZ
 @given(st.lists(st.text(max_size=12), max_size=6))
 def test_fuzz_lead_lists(names: list[str]) -> None:
-    try:
+    with contextlib.suppress(DataError):
         parse_lead_list(",".join(names))
-    except DataError:
-        pass
 
 
 @FUZZ
@@ -195,10 +194,8 @@ def test_fuzz_model_card(values: dict) -> None:
     model = helper.make_model(helper.make_graph([], "g", [], []))
     for key, value in values.items():
         model.metadata_props.add(key=PREFIX + key, value=json.dumps(value))
-    try:
+    with contextlib.suppress(ModelError):
         read_card(model)
-    except ModelError:
-        pass
 
 
 @FUZZ
@@ -206,10 +203,8 @@ def test_fuzz_model_card(values: dict) -> None:
 def test_fuzz_wfdb_headers(tmp_path_factory: pytest.TempPathFactory, content: bytes) -> None:
     folder = tmp_path_factory.mktemp("hea")
     (folder / "r.hea").write_bytes(content)
-    try:
+    with contextlib.suppress(DataError):
         read_header(folder / "r.hea")
-    except DataError:
-        pass
 
 
 @FUZZ
@@ -217,10 +212,8 @@ def test_fuzz_wfdb_headers(tmp_path_factory: pytest.TempPathFactory, content: by
 def test_fuzz_onnx_bytes(tmp_path_factory: pytest.TempPathFactory, content: bytes) -> None:
     path = tmp_path_factory.mktemp("onnx") / "m.onnx"
     path.write_bytes(content)
-    try:
+    with contextlib.suppress(ModelError):
         load_model(path)
-    except ModelError:
-        pass
 
 
 @FUZZ
