@@ -65,7 +65,8 @@ def latency(
         return
     click.echo(f"{'model':<40} {'bytes':>10} {'MACs':>12} {'p50 ms':>8} {'p90 ms':>8} {'x p50':>7}")
     for row in rows:
-        click.echo(f"{Path(row['model']).name[:40]:<40} {row['bytes']:>10,} {row['macs']:>12,} {row['p50_ms']:>8.3f} "
+        label = f"{Path(row['model']).parent.name}/{Path(row['model']).name}"
+        click.echo(f"{label[-40:]:<40} {row['bytes']:>10,} {row['macs']:>12,} {row['p50_ms']:>8.3f} "
                    f"{row['p90_ms']:>8.3f} {row['latency_ratio_vs_first']:>7.3f}")  # fmt: skip
 
 
