@@ -268,5 +268,15 @@ def run_command(recipe: Path, force: bool) -> None:
     click.echo(result["final"])
 
 
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("-o", "--output", default=None, type=click.Path(path_type=Path), help="Default: <stem>.conv2d.onnx")
+def conv2d(model: Path, output: Path | None) -> None:
+    """Rewrite 1-D convolutions/pooling as 2-D (height 1) for 2-D-only providers and NPUs."""
+    from compress.conv2d import convert
+
+    click.echo(str(convert(model, output or model.with_name(f"{model.stem}.conv2d.onnx"))))
+
+
 if __name__ == "__main__":
     main()

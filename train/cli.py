@@ -253,10 +253,6 @@ def sweep(
     click.echo(str(out / "sweep.csv"))
 
 
-if __name__ == "__main__":
-    main()
-
-
 @main.command()
 @click.option("--out", "out", default=Path("study-out"), show_default=True, type=click.Path(path_type=Path))
 @click.option(
@@ -281,3 +277,7 @@ def study(out: Path, data: Path | None, preset: str, seed: int, threads: int | N
 
     report = run_study(out, preset_by_name(preset), data=data, seed=seed, force=force, threads=threads)
     click.echo(f"report: {report}")
+
+
+if __name__ == "__main__":
+    main()
