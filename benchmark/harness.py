@@ -107,7 +107,8 @@ def benchmark_model(
                     row["peak_macs_per_s"] = floor
                     row["fraction_of_peak"] = achieved / floor
                 rows.append(row)
-    curves = {"name": path.name, "classes": card.classes, "labels": accuracy["labels"], "scores": accuracy["scores"]}
+    label = path.stem if path.name != "model.onnx" else f"{path.parent.name}"
+    curves = {"name": label, "classes": card.classes, "labels": accuracy["labels"], "scores": accuracy["scores"]}
     return rows, curves
 
 

@@ -156,7 +156,7 @@ def plot_all(result: dict[str, Any], folder: Path) -> list[Path]:
         pr_ax.set(xlabel="recall", ylabel="precision", title=f"precision-recall: {curve['name']}")
         roc_ax.legend(fontsize=8)
         pr_ax.legend(fontsize=8)
-        written.append(_save(fig, folder / f"curves-{Path(curve['name']).stem}.png"))
+        written.append(_save(fig, folder / f"curves-{curve['name']}.png"))
     rows = [r for r in result["rows"] if "error" not in r]
     for key, label, name in (
         ("bytes", "file bytes (log)", "pareto-bytes.png"),

@@ -50,9 +50,9 @@ class StudyPreset:
 PRESETS: dict[str, StudyPreset] = {
     # fits the README's 10-minute budget on 2 cores (install included)
     "quick": StudyPreset("quick", records=3000, teacher_arch="seed-teacher", teacher_width=0.5, teacher_epochs=4,
-                         student_arch="sepresnet", student_width=0.5, student_epochs=8, sweep_widths=(0.25, 0.5, 1.0),
+                         student_arch="sepresnet", student_width=0.5, student_epochs=6, sweep_widths=(0.25, 0.5, 1.0),
                          pruning_ratio=0.5, finetune_epochs=4, single_lead="II", calib_samples=256,
-                         bench_time_s=2.0, bench_warmup_s=0.5, bootstrap=200),
+                         bench_time_s=1.5, bench_warmup_s=0.3, bootstrap=100),
     # the seed study's full-size networks on the default 20,000-record synthetic set (hours on 2 cores)
     "full": StudyPreset("full", records=20000, teacher_arch="seed-teacher", teacher_width=1.0, teacher_epochs=30,
                         student_arch="seed-student", student_width=1.0, student_epochs=30,
@@ -195,10 +195,11 @@ def run_study(
 
     def sweep() -> None:
         sweep_rows.extend(run_sweep(dataset_path, preset.student_arch, list(preset.sweep_widths), sweep_dir,
-                                    fit_config(preset.student_epochs), max_train=preset.max_train, force=True))  # fmt: skip
+                                    fit_config(preset.student_epochs), max_train=preset.max_train, force=True,
+                                    existing={preset.student_width: paths["student-alone"].parent}))  # fmt: skip
 
     cache.run("sweep", {"arch": preset.student_arch, "widths": preset.sweep_widths, "epochs": preset.student_epochs},
-              [manifest], [sweep_dir / "sweep.csv"], sweep)  # fmt: skip
+              [manifest, paths["student-alone"]], [sweep_dir / "sweep.csv"], sweep)  # fmt: skip
     benchmark_json = out / "benchmark.json"
     order = ["teacher", "teacher-int8", "student-alone", "student-alone-int8", "student-kd", "student-kd-int8",
              "student-kd-pruned", "student-kd-pruned-int8", "lead-alone", "lead-kd"]  # fmt: skip

@@ -24,13 +24,17 @@ def run_sweep(
     config: FitConfig,
     max_train: int | None = None,
     force: bool = False,
+    existing: dict[float, Path] | None = None,
 ) -> list[dict[str, Any]]:
-    """Train each width into ``out/w<width>`` (finished runs are reused) and tabulate them."""
+    """Train each width into ``out/w<width>`` (finished runs are reused) and tabulate them.
+
+    ``existing`` maps widths to finished run folders trained elsewhere with the same settings.
+    """
     rows = []
     for width in widths:
-        run_dir = out / f"w{width:g}"
+        run_dir = (existing or {}).get(width) or out / f"w{width:g}"
         summary_file = run_dir / "run.json"
-        if summary_file.is_file() and not force:
+        if summary_file.is_file() and (not force or run_dir != out / f"w{width:g}"):
             import json
 
             summary = json.loads(summary_file.read_text())
