@@ -220,5 +220,28 @@ def runtimes(models: tuple[Path, ...], data: Path | None, records: int, as_json:
         click.echo(f"{row['model']:<28.28} {row['runtime']:<15} {row['status']:<13} {detail}")
 
 
+@main.command("selfcheck")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--time-s", default=5.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1))
+def selfcheck(model: Path, time_s: float, threads: int) -> None:
+    """How trustworthy this machine's timings are: p50 spread of two runs, harness overhead."""
+    import numpy as np
+
+    from benchmark.latency import self_check
+    from runtime.card import has_card, read_card
+    from runtime.onnx_io import load_model
+    from runtime.session import make_session
+
+    loaded = load_model(model)
+    card = read_card(loaded, str(model)) if has_card(loaded) else None
+    x = _real_records(card, None, 16)
+    if x is None:
+        leads, window = (len(card.leads), card.window) if card else (12, 1000)
+        x = np.random.default_rng(0).normal(0, 0.3, (16, leads, window)).astype(np.float32)
+    result = self_check(make_session(model, threads=threads), [x[i : i + 1] for i in range(len(x))], time_s)
+    click.echo(json.dumps(result, indent=2))
+
+
 if __name__ == "__main__":
     main()

@@ -80,3 +80,28 @@ def measure_latency(
         p50_ms=float(np.percentile(ms, 50)), p90_ms=float(np.percentile(ms, 90)), p99_ms=float(np.percentile(ms, 99)),
         throughput=float(batch * 1000.0 / ms.mean()),
     )  # fmt: skip
+
+
+def bare_loop_ms(session: ort.InferenceSession, inputs: list[np.ndarray], calls: int) -> float:
+    """Mean ms per call of a plain ``session.run`` loop (no timing per call): the harness's reference."""
+    name = input_name(session)
+    feeds = [{name: np.ascontiguousarray(x, dtype=np.float32)} for x in inputs]
+    run = session.run
+    start = time.perf_counter()
+    for i in range(calls):
+        run(None, feeds[i % len(feeds)])
+    return (time.perf_counter() - start) * 1000.0 / calls
+
+
+def self_check(session: ort.InferenceSession, inputs: list[np.ndarray], time_s: float = 5.0) -> dict[str, float]:
+    """Run-to-run spread of p50 (two consecutive runs) and harness overhead vs a bare loop."""
+    first = measure_latency(session, inputs, warmup_s=1.0, time_s=time_s, label="run 1")
+    second = measure_latency(session, inputs, warmup_s=0.0, time_s=time_s, label="run 2")
+    bare = bare_loop_ms(session, inputs, first.calls)
+    harness = measure_latency(session, inputs, warmup_s=0.0, time_s=time_s, max_calls=first.calls, label="run 3")
+    return {
+        "p50_run1_ms": first.p50_ms, "p50_run2_ms": second.p50_ms,
+        "p50_spread": abs(first.p50_ms - second.p50_ms) / min(first.p50_ms, second.p50_ms),
+        "bare_loop_mean_ms": bare, "harness_mean_ms": harness.mean_ms,
+        "harness_overhead": harness.mean_ms / bare - 1.0,
+    }  # fmt: skip

@@ -139,3 +139,10 @@ def test_one_bad_model_does_not_stop_the_others(float_model: Path, tmp_path: Pat
     assert result.returncode == 0, result.stderr
     rows = json.loads((tmp_path / "r.json").read_text())["rows"]
     assert "error" in rows[0] and "macro_auc" in rows[1]
+
+
+def test_selfcheck_reports_spread_and_overhead(float_model: Path) -> None:
+    result = run_cli("benchmark", "selfcheck", str(float_model), "--time-s", "0.3", no_torch=True)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["p50_run1_ms"] > 0 and data["bare_loop_mean_ms"] > 0 and data["p50_spread"] >= 0

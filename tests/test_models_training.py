@@ -135,3 +135,11 @@ def test_export_from_checkpoint(tiny_run: Path, tmp_path: Path) -> None:
     result = run_cli("train", "export", str(tiny_run), "-o", str(tmp_path / "x.onnx"))
     assert result.returncode == 0, result.stderr
     assert read_card(onnx.load(tmp_path / "x.onnx")).metrics["test"]["macro_auc"] > 0
+
+
+def test_throughput_probe_reports_sane_figures() -> None:
+    from train.throughput import measure
+
+    row = measure("sepresnet", width=0.25, seconds=0.2, threads=1)
+    assert row["train_records_per_s"] > 0 and row["epoch_seconds_default"] > 0
+    assert row["torch_eager_ms"] > 0 and row["onnxruntime_ms"] > 0 and row["onnxruntime_vs_eager"] > 0
