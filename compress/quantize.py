@@ -28,7 +28,7 @@ from runtime.errors import ModelError, UsageError
 from runtime.evaluate import check_compatible, evaluate_splits, resolve_dataset, split_inputs, split_scores
 from runtime.graph_stats import graph_summary
 from runtime.metrics import best_f1_thresholds
-from runtime.onnx_io import load_model, save_model
+from runtime.onnx_io import clean_for_runtimes, load_model, save_model
 from runtime.progress import Progress, log
 from runtime.session import input_name, make_session
 
@@ -122,16 +122,6 @@ def preprocess(model: onnx.ModelProto, folder: Path) -> Path:
     except Exception:
         quant_pre_process(str(source), str(target), skip_symbolic_shape=True)
     return target
-
-
-def clean_for_runtimes(model: onnx.ModelProto) -> onnx.ModelProto:
-    """No intermediate value_info (symbolic shapes break tract and others), no unused opset imports."""
-    del model.graph.value_info[:]
-    used = {node.domain or "" for node in model.graph.node}
-    kept = [o for o in model.opset_import if (o.domain or "") in used or (o.domain or "") == ""]
-    del model.opset_import[:]
-    model.opset_import.extend(kept)
-    return model
 
 
 def compact_names(model: onnx.ModelProto) -> onnx.ModelProto:

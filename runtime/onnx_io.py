@@ -114,6 +114,16 @@ def load_model(path: str | Path) -> onnx.ModelProto:
     return model
 
 
+def clean_for_runtimes(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Drop intermediate ``value_info`` (symbolic shapes there break tract and others) and unused opsets."""
+    del model.graph.value_info[:]
+    used = {node.domain or "" for node in model.graph.node}
+    kept = [o for o in model.opset_import if (o.domain or "") in used or (o.domain or "") == ""]
+    del model.opset_import[:]
+    model.opset_import.extend(kept)
+    return model
+
+
 def model_bytes(model: onnx.ModelProto) -> bytes:
     """Serialize a model (single file, no external data)."""
     return model.SerializeToString()

@@ -27,7 +27,7 @@ from models import build_model
 from models.registry import architecture
 from runtime.card import ModelCard, read_card, write_card
 from runtime.errors import ModelError
-from runtime.onnx_io import load_model, save_model
+from runtime.onnx_io import clean_for_runtimes, load_model, save_model
 from runtime.session import INPUT_NAME, LOGITS, PROBABILITIES
 from train.loop import Normalized
 
@@ -46,16 +46,6 @@ class OnnxHead(nn.Module):
         return torch.sigmoid(logits), logits
 
 
-def clean_graph(model: onnx.ModelProto) -> onnx.ModelProto:
-    """Drop intermediate value_info (symbolic shapes there break other runtimes) and unused opsets."""
-    del model.graph.value_info[:]
-    used = {node.domain or "" for node in model.graph.node}
-    kept = [o for o in model.opset_import if (o.domain or "") in used or (o.domain or "") == ""]
-    del model.opset_import[:]
-    model.opset_import.extend(kept)
-    return model
-
-
 def to_onnx(model: Normalized, samples: int, dynamic_time: bool) -> onnx.ModelProto:
     """Trace ``model`` to an ONNX graph (weights keep their state-dict names)."""
     head = OnnxHead(model).eval().cpu()
@@ -70,7 +60,7 @@ def to_onnx(model: Normalized, samples: int, dynamic_time: bool) -> onnx.ModelPr
             dynamic_axes={INPUT_NAME: {0: "batch", **time_axis}, PROBABILITIES: {0: "batch"}, LOGITS: {0: "batch"}},
             training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=True,
         )  # fmt: skip
-    graph = clean_graph(onnx.load_model_from_string(buffer.getvalue()))
+    graph = clean_for_runtimes(onnx.load_model_from_string(buffer.getvalue()))
     onnx.checker.check_model(graph, full_check=True)
     return graph
 
