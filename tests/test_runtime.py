@@ -161,3 +161,19 @@ def test_monitor_a_file(float_model: Path) -> None:
                      no_torch=True)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1])["summary"]["results"] >= 5
+
+
+def test_text_in_a_csv_lead_column(float_model: Path, tmp_path: Path) -> None:
+    rows = ["I,II,III,aVR,aVL,aVF,V1,V2,V3,V4,V5,V6"] + [",".join(["0.1"] * 12)] * 600
+    rows[10] = ",".join(["0.1"] * 5 + ["abc"] + ["0.1"] * 6)
+    (tmp_path / "r.csv").write_text("\n".join(rows) + "\n")
+    result = run_cli("runtime", "classify", str(tmp_path / "r.csv"), "--model", str(float_model), "--fs", "100",
+                     no_torch=True)  # fmt: skip
+    assert_one_line_error(result, "line 11", "non-numeric")
+
+
+def test_unknown_lead_name(float_model: Path, tmp_path: Path) -> None:
+    np.save(tmp_path / "r.npy", np.zeros((2, 1000), np.float32))
+    result = run_cli("runtime", "classify", str(tmp_path / "r.npy"), "--model", str(float_model), "--fs", "100",
+                     "--leads", "II,Z9", no_torch=True)  # fmt: skip
+    assert_one_line_error(result, "unknown lead name 'Z9'")
