@@ -36,11 +36,7 @@ def split_inputs(
     dataset: PreparedDataset, split: str, leads: list[str], limit: int | None = None, seed: int = 0
 ) -> tuple[np.ndarray, Any]:
     """Record indices of a split (optionally a seeded subsample) and a loader of their mV signals."""
-    indices = dataset.indices(split)
-    if len(indices) == 0:
-        raise DataError(f"{dataset.path}: the {split} split is empty")
-    if limit is not None and len(indices) > limit:
-        indices = np.sort(np.random.default_rng([seed, 17]).choice(indices, size=limit, replace=False))
+    indices = dataset.sample(split, limit, seed, salt=17)
     lead_index = [dataset.leads.index(lead) for lead in leads]
 
     def load(rows: slice) -> np.ndarray:

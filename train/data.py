@@ -13,7 +13,6 @@ import numpy as np
 import torch
 
 from runtime.dataset.cache import PreparedDataset
-from runtime.errors import DataError
 from runtime.leads import STANDARD_LEADS
 
 
@@ -46,11 +45,7 @@ def load_split(
     seed: int = 0,
 ) -> SplitArrays:
     """Read a split into memory, keeping only ``leads`` (in that order); ``limit`` subsamples (seeded)."""
-    indices = dataset.indices(split)
-    if len(indices) == 0:
-        raise DataError(f"{dataset.path}: the {split} split is empty (folds 1-8 train, 9 val, 10 test)")
-    if limit is not None and len(indices) > limit:
-        indices = np.sort(np.random.default_rng([seed, 11]).choice(indices, size=limit, replace=False))
+    indices = dataset.sample(split, limit, seed, salt=11)
     lead_index = [dataset.leads.index(lead) for lead in leads]
     return SplitArrays(
         signals=np.ascontiguousarray(np.asarray(dataset.signals[indices])[:, lead_index]),

@@ -94,6 +94,19 @@ class PreparedDataset:
         """Record indices of a split (train, val, test)."""
         return np.flatnonzero(split_mask(self.fold, split))
 
+    def sample(self, split: str, limit: int | None = None, seed: int = 0, salt: int = 0) -> np.ndarray:
+        """Indices of a split, or a seeded sorted subsample of ``limit`` of them; an empty split is an error.
+
+        ``salt`` keeps independent uses (training subsample, calibration sample) from drawing
+        the same records for the same seed.
+        """
+        indices = self.indices(split)
+        if len(indices) == 0:
+            raise DataError(f"{self.path}: the {split} split is empty (folds 1-8 train, 9 val, 10 test)")
+        if limit is not None and len(indices) > limit:
+            indices = np.sort(np.random.default_rng([seed, salt]).choice(indices, size=limit, replace=False))
+        return indices
+
     def millivolts(self, indices: np.ndarray | Sequence[int]) -> np.ndarray:
         """Signals of the given records as float32 mV, ``[n, 12, samples]``."""
         idx = np.asarray(indices)
