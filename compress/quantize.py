@@ -117,10 +117,19 @@ def preprocess(model: onnx.ModelProto, folder: Path) -> Path:
     stripped = copy.deepcopy(model)
     del stripped.metadata_props[:]
     onnx.save(stripped, source)
+    import contextlib
+    import os
+
+    # onnxruntime's pre-processing writes temporary files into the working directory
+    previous = os.getcwd()
+    os.chdir(folder)
     try:
-        quant_pre_process(str(source), str(target), skip_symbolic_shape=False)
-    except Exception:
+        with contextlib.suppress(Exception):
+            quant_pre_process(str(source), str(target), skip_symbolic_shape=False)
+            return target
         quant_pre_process(str(source), str(target), skip_symbolic_shape=True)
+    finally:
+        os.chdir(previous)
     return target
 
 

@@ -143,3 +143,18 @@ def test_max_auc_drop_search_keeps_nodes_in_float(float_model: Path, tmp_path: P
     measured = result.measured
     assert measured["val"]["delta_macro_auc"] >= -1e-9 or measured["kept_in_float"]
     assert read_card(onnx.load(tmp_path / "strict.onnx")).compression["quantization"]["measured"]["max_auc_drop"] == 0.0
+
+
+def test_quantize_leaves_the_working_directory_clean(float_model: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.helpers import NO_TORCH, ROOT
+
+    work = tmp_path / "cwd"
+    work.mkdir()
+    code = NO_TORCH + f"import sys; sys.path.insert(0, {str(ROOT)!r}); from compress.cli import main; main()"
+    result = subprocess.run([sys.executable, "-c", code, "quantize", str(float_model), "-o", str(tmp_path / "q.onnx"),
+                             "--calib-samples", "16"], capture_output=True, text=True, cwd=work)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert list(work.iterdir()) == []  # onnxruntime's pre-processing temp files stay in our temp folder
