@@ -29,7 +29,6 @@ def latency(
     models: tuple[Path, ...], threads: int, batch: int, warmup_s: float, time_s: float, data: Path | None, as_json: bool
 ) -> None:
     """Latency of each MODEL in one run; ratios are relative to the first model."""
-    import numpy as np
 
     from benchmark.latency import measure_latency
     from compress.inspect_model import inspect_model
@@ -41,17 +40,8 @@ def latency(
     for path in models:
         model = load_model(path)
         card = read_card(model, str(path)) if has_card(model) else None
-        leads, window = (len(card.leads), card.window) if card else (12, 1000)
-        if data is not None and card is not None:
-            from runtime.dataset.cache import open_dataset
-            from runtime.evaluate import split_inputs
-
-            indices, load = split_inputs(open_dataset(data), "test", card.leads, limit=64)
-            records = load(slice(0, len(indices)))
-            inputs = [records[i : i + batch] for i in range(0, len(records) - batch + 1, batch)]
-        else:
-            rng = np.random.default_rng(0)
-            inputs = [rng.normal(0, 0.3, (batch, leads, window)).astype(np.float32) for _ in range(16)]
+        records = _model_inputs(card, data, max(64, batch))
+        inputs = [records[i : i + batch] for i in range(0, len(records) - batch + 1, batch)]
         stats = measure_latency(make_session(path, threads=threads), inputs, warmup_s, time_s, label=path.name)
         info = inspect_model(path)
         rows.append({"model": str(path), "bytes": info["bytes"], "parameters": info["parameters"], "macs": info["macs"],
@@ -167,23 +157,25 @@ def compare(base: Path, new: Path, max_auc_drop: float | None, max_slowdown: flo
     click.echo("ok: within limits")
 
 
-def _real_records(card, data: Path | None, records: int):  # type: ignore[no-untyped-def]
-    """Test records for a model: from --data, else its card's dataset; None if neither is found."""
+def _model_inputs(card, data: Path | None, records: int):  # type: ignore[no-untyped-def]
+    """Inputs for timing and runtime checks: real test records (from --data, else the card's dataset)
+    when they can be found, otherwise seeded noise of the model's input shape."""
     import numpy as np
 
     from runtime.errors import ToolkitError
     from runtime.evaluate import resolve_dataset, split_inputs
 
-    if card is None:
-        return None
-    try:
-        dataset = resolve_dataset(card, data, "model")
-    except ToolkitError:
-        if data is not None:
-            raise
-        return None
-    indices, load = split_inputs(dataset, "test", card.leads, limit=records)
-    return np.ascontiguousarray(load(slice(0, len(indices))), dtype=np.float32)
+    if card is not None:
+        try:
+            dataset = resolve_dataset(card, data, "model")
+        except ToolkitError:
+            if data is not None:
+                raise
+        else:
+            indices, load = split_inputs(dataset, "test", card.leads, limit=records)
+            return np.ascontiguousarray(load(slice(0, len(indices))), dtype=np.float32)
+    leads, window = (len(card.leads), card.window) if card else (12, 1000)
+    return np.random.default_rng(0).normal(0, 0.3, (records, leads, window)).astype(np.float32)
 
 
 @main.command()
@@ -196,7 +188,6 @@ def _real_records(card, data: Path | None, records: int):  # type: ignore[no-unt
 @click.option("--json", "as_json", is_flag=True)
 def runtimes(models: tuple[Path, ...], data: Path | None, records: int, as_json: bool) -> None:
     """Load and run each MODEL in every runtime present; compare with onnxruntime."""
-    import numpy as np
 
     from benchmark.runtimes import check_runtimes
     from runtime.card import has_card, read_card
@@ -206,11 +197,7 @@ def runtimes(models: tuple[Path, ...], data: Path | None, records: int, as_json:
     for path in models:
         model = load_model(path)
         card = read_card(model, str(path)) if has_card(model) else None
-        leads, window = (len(card.leads), card.window) if card else (12, 1000)
-        x = _real_records(card, data, records)
-        if x is None:
-            x = np.random.default_rng(0).normal(0, 0.3, (records, leads, window)).astype(np.float32)
-        rows += check_runtimes(path, x)
+        rows += check_runtimes(path, _model_inputs(card, data, records))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -226,7 +213,6 @@ def runtimes(models: tuple[Path, ...], data: Path | None, records: int, as_json:
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1))
 def selfcheck(model: Path, time_s: float, threads: int) -> None:
     """How trustworthy this machine's timings are: p50 spread of two runs, harness overhead."""
-    import numpy as np
 
     from benchmark.latency import self_check
     from runtime.card import has_card, read_card
@@ -235,10 +221,7 @@ def selfcheck(model: Path, time_s: float, threads: int) -> None:
 
     loaded = load_model(model)
     card = read_card(loaded, str(model)) if has_card(loaded) else None
-    x = _real_records(card, None, 16)
-    if x is None:
-        leads, window = (len(card.leads), card.window) if card else (12, 1000)
-        x = np.random.default_rng(0).normal(0, 0.3, (16, leads, window)).astype(np.float32)
+    x = _model_inputs(card, None, 16)
     result = self_check(make_session(model, threads=threads), [x[i : i + 1] for i in range(len(x))], time_s)
     click.echo(json.dumps(result, indent=2))
 
