@@ -26,7 +26,7 @@ from runtime.progress import log
 from runtime.session import LOGITS, make_session, predict
 from train.data import SplitArrays
 from train.fit import RunSpec, run_fit
-from train.loop import FitConfig, LossFn
+from train.loop import FitConfig, LossFn, Resume
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def distill(
     kd: DistillConfig,
     data: str | Path | None = None,
     force: bool = False,
-    resume: bool = False,
+    resume: Resume = False,
 ) -> dict[str, Any]:
     """Distill ``teacher`` into ``spec``; write ``output`` (run files in ``<output>.run/``)."""
     teacher_path = Path(teacher)

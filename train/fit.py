@@ -30,7 +30,7 @@ from runtime.progress import log
 from runtime.session import make_session
 from train.data import SplitArrays, lead_statistics, load_split
 from train.export import architecture_entry, export, onnx_bytes
-from train.loop import FitConfig, LossFn, Normalized, bce_loss, fit
+from train.loop import FitConfig, LossFn, Normalized, Resume, bce_loss, fit
 
 RUN_SUMMARY = "run.json"
 MODEL_FILE = "model.onnx"
@@ -60,7 +60,7 @@ def environment(seed: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def check_run_dir(out: Path, force: bool, resume: bool) -> None:
+def check_run_dir(out: Path, force: bool, resume: Resume) -> None:
     """Refuse to overwrite a finished run unless --force."""
     if (out / RUN_SUMMARY).is_file() and not force:
         raise UsageError(
@@ -104,7 +104,7 @@ def run_fit(
     out: Path,
     config: FitConfig,
     force: bool = False,
-    resume: bool = False,
+    resume: Resume = False,
     loss_fn: LossFn = bce_loss,
     lineage: list[dict[str, Any]] | None = None,
     out_file: Path | None = None,

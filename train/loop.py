@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -28,6 +28,7 @@ from runtime.progress import end_line, inline, log
 from train.data import SplitArrays, augment
 
 CHECKPOINT = "checkpoint.pt"
+Resume = bool | Literal["auto"]  # "auto": continue a checkpoint of the same run, else start afresh
 METRICS_LOG = "metrics.jsonl"
 OPTIMIZERS = ("adamw", "adadelta")
 
@@ -175,7 +176,7 @@ def fit(
     run_dir: Path,
     identity: dict[str, Any],
     loss_fn: LossFn = bce_loss,
-    resume: bool = False,
+    resume: Resume = False,
     progress: bool = True,
     notes: dict[str, Any] | None = None,
 ) -> FitResult:
@@ -197,6 +198,9 @@ def fit(
     start_epoch, best_auc, best_epoch, bad_epochs = 0, -math.inf, -1, 0
     best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     history: list[dict[str, Any]] = []
+    if resume == "auto":
+        # resume a checkpoint of this very run (same identity); anything else starts afresh
+        resume = checkpoint_path.is_file() and load_checkpoint(checkpoint_path).get("identity") == identity
     if resume:
         if not checkpoint_path.is_file():
             raise UsageError(f"--resume: no checkpoint at {checkpoint_path}")

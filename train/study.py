@@ -58,6 +58,12 @@ PRESETS: dict[str, StudyPreset] = {
                         student_arch="seed-student", student_width=1.0, student_epochs=30,
                         sweep_widths=(0.25, 0.5, 1.0, 2.0), pruning_ratio=0.5, finetune_epochs=10, single_lead="II",
                         calib_samples=512, bench_time_s=10.0, bench_warmup_s=2.0, bootstrap=1000),
+    # real PTB-XL (pass --data): a 0.95M-parameter teacher and a 66K-parameter student, about
+    # 1.5 h on 2 cores; every training resumes from its last epoch after an interruption
+    "real": StudyPreset("real", records=0, teacher_arch="sepresnet", teacher_width=2.0, teacher_epochs=30,
+                        student_arch="sepresnet", student_width=0.5, student_epochs=30,
+                        sweep_widths=(0.25, 0.5, 1.0), pruning_ratio=0.5, finetune_epochs=8, single_lead="II",
+                        calib_samples=512, bench_time_s=5.0, bench_warmup_s=1.0, bootstrap=1000),
     # the test suite's smoke path
     "tiny": StudyPreset("tiny", records=260, teacher_arch="sepresnet", teacher_width=0.5, teacher_epochs=1,
                         student_arch="sepresnet", student_width=0.25, student_epochs=1, sweep_widths=(0.25,),
@@ -125,6 +131,8 @@ def run_study(
     from train.sweep import run_sweep
     from train.synth.generate import write_dataset
 
+    if preset.records == 0 and data is None:
+        raise UsageError(f"preset {preset.name!r} trains on real data; pass --data PTBXL_DIR (or its prepared cache)")
     out.mkdir(parents=True, exist_ok=True)
     cache = StepCache(out, force)
     models = out / "models"
@@ -158,15 +166,17 @@ def run_study(
     )
     cache.run("teacher", {**asdict(teacher_spec), "epochs": preset.teacher_epochs, "seed": seed}, [manifest],
               [paths["teacher"]], lambda: run_fit(dataset_path, teacher_spec, paths["teacher"].parent,
-                                                  fit_config(preset.teacher_epochs), force=True))  # fmt: skip
+                                                  fit_config(preset.teacher_epochs), force=True,
+                                                  resume="auto"))  # fmt: skip
     cache.run("student-alone", {**asdict(student_spec), "epochs": preset.student_epochs, "seed": seed}, [manifest],
               [paths["student-alone"]], lambda: run_fit(dataset_path, student_spec, paths["student-alone"].parent,
-                                                        fit_config(preset.student_epochs), force=True))  # fmt: skip
+                                                        fit_config(preset.student_epochs), force=True,
+                                                        resume="auto"))  # fmt: skip
     kd = DistillConfig()
     cache.run("student-kd", {**asdict(student_spec), **asdict(kd), "epochs": preset.student_epochs},
               [manifest, paths["teacher"]], [paths["student-kd"]],
               lambda: distill(paths["teacher"], student_spec, paths["student-kd"], fit_config(preset.student_epochs),
-                              kd, data=dataset_path, force=True))  # fmt: skip
+                              kd, data=dataset_path, force=True, resume="auto"))  # fmt: skip
     prune_config = PruneConfig(pruning_ratio=preset.pruning_ratio, finetune_epochs=preset.finetune_epochs)
     cache.run("prune", asdict(prune_config), [manifest, paths["student-kd"]], [paths["student-kd-pruned"]],
               lambda: prune(paths["student-kd"], paths["student-kd-pruned"], prune_config,
@@ -174,11 +184,11 @@ def run_study(
                             max_train=preset.max_train))  # fmt: skip
     cache.run("lead-alone", {**asdict(lead_spec), "epochs": preset.student_epochs}, [manifest], [paths["lead-alone"]],
               lambda: run_fit(dataset_path, lead_spec, paths["lead-alone"].parent, fit_config(preset.student_epochs),
-                              force=True))  # fmt: skip
+                              force=True, resume="auto"))  # fmt: skip
     cache.run("lead-kd", {**asdict(lead_spec), **asdict(kd), "epochs": preset.student_epochs},
               [manifest, paths["teacher"]], [paths["lead-kd"]],
               lambda: distill(paths["teacher"], lead_spec, paths["lead-kd"], fit_config(preset.student_epochs), kd,
-                              data=dataset_path, force=True))  # fmt: skip
+                              data=dataset_path, force=True, resume="auto"))  # fmt: skip
     quant = quant_preset("auto").with_changes(calib_samples=preset.calib_samples, seed=seed)
     for name in ("teacher", "student-alone", "student-kd", "student-kd-pruned"):
         source = paths[name]

@@ -27,6 +27,7 @@ from runtime.dataset.ptbxl import (
     DATABASE_CSV,
     RECORD_SECONDS,
     STATEMENTS_CSV,
+    DatabaseRow,
     RawRecord,
     dataset_version,
     is_ptbxl_folder,
@@ -34,7 +35,14 @@ from runtime.dataset.ptbxl import (
     read_wfdb_record,
     safe_record_path,
 )
-from runtime.dataset.scp import LABEL_PROTOCOL, SUPERCLASSES, label_matrix, load_diagnostic_classes
+from runtime.dataset.scp import (
+    LABEL_PROTOCOL,
+    SUPERCLASSES,
+    label_matrix,
+    load_diagnostic_classes,
+    load_statement_codes,
+    unknown_codes,
+)
 from runtime.dataset.splits import SPLIT_NAMES, assign_folds, split_mask
 from runtime.errors import DataError
 from runtime.leads import STANDARD_LEADS
@@ -163,6 +171,20 @@ def _read_one(job: tuple[str, int, int]) -> tuple[RawRecord | None, str | None]:
         return None, str(exc)
 
 
+def _refuse_unknown_codes(rows: list[DatabaseRow], known: frozenset[str], root: Path) -> None:
+    """Stop at the first record whose statement code is not in ``scp_statements.csv``.
+
+    Such a code would otherwise be dropped silently and could change a record's labels.
+    """
+    for row in rows:
+        strangers = unknown_codes(row.scp_codes, known)
+        if strangers:
+            raise DataError(
+                f"{root / DATABASE_CSV} line {row.line}: statement code {strangers[0]!r} is not in "
+                f"{STATEMENTS_CSV}; correct the code or add its statement to {STATEMENTS_CSV}"
+            )
+
+
 def prepare(
     source: str | Path,
     out: str | Path,
@@ -185,6 +207,7 @@ def prepare(
     started = time.perf_counter()
     diagnostic = load_diagnostic_classes(root / STATEMENTS_CSV)
     rows = read_database(root, fs)
+    _refuse_unknown_codes(rows, load_statement_codes(root / STATEMENTS_CSV), root)
     labels = label_matrix([row.scp_codes for row in rows], diagnostic)
     keep = np.asarray(labels.any(axis=1), dtype=bool)
     dropped_no_label = int((~keep).sum())

@@ -38,6 +38,7 @@ class DatabaseRow:
     filename: str
     age: float | None
     sex: int | None
+    line: int = 0
 
 
 def is_ptbxl_folder(path: str | Path) -> bool:
@@ -110,6 +111,7 @@ def read_database(root: str | Path, fs: int) -> list[DatabaseRow]:
                     filename=(row[FILENAME_COLUMN[fs]] or "").strip(),
                     age=_optional_float(row.get("age", "")),
                     sex=None if sex is None else int(sex),
+                    line=line,
                 )
             )
     if not rows:

@@ -20,7 +20,10 @@ SUPERCLASSES: tuple[str, ...] = ("NORM", "MI", "STTC", "CD", "HYP")
 LABEL_PROTOCOL = "ptbxl-superdiagnostic (diagnostic scp_codes -> diagnostic_class, likelihood ignored)"
 
 _MAX_SCP_TEXT = 4096
-_ENTRY = re.compile(r"\s*'([A-Za-z0-9_+\-/ ]{1,40})'\s*:\s*(-?\d{1,6}(?:\.\d{0,6})?)\s*")
+# A statement code is any run of 1-40 characters without quotes, backslashes, commas or line
+# breaks: PTB-XL's own codes include parentheses (``PRC(S)``), digits first (``1AVB``) and
+# trailing underscores (``ISC_``).
+_ENTRY = re.compile(r"\s*'([^'\"\\,\r\n]{1,40})'\s*:\s*(-?\d{1,6}(?:\.\d{0,6})?)\s*")
 
 
 def parse_scp_codes(text: str) -> dict[str, float]:
@@ -48,6 +51,22 @@ def parse_scp_codes(text: str) -> dict[str, float]:
             raise DataError(f"scp_codes entry {part.strip()[:40]!r} is not 'CODE': number")
         codes[match.group(1)] = float(match.group(2))
     return codes
+
+
+def load_statement_codes(path: str | Path) -> frozenset[str]:
+    """Every statement code listed in ``scp_statements.csv`` (diagnostic, form and rhythm)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path} not found; a PTB-XL folder must contain scp_statements.csv")
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        return frozenset(row[0].strip() for row in reader if row and row[0].strip())
+
+
+def unknown_codes(codes: Mapping[str, float], known: frozenset[str]) -> list[str]:
+    """The codes of one record that ``scp_statements.csv`` does not list, in record order."""
+    return [code for code in codes if code not in known]
 
 
 def load_diagnostic_classes(path: str | Path) -> dict[str, str]:
