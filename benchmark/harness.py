@@ -23,7 +23,7 @@ from runtime.dataset.cache import PreparedDataset
 from runtime.errors import ToolkitError, UsageError
 from runtime.evaluate import check_compatible, resolve_dataset, split_inputs, split_scores
 from runtime.graph_stats import graph_summary
-from runtime.metrics import bootstrap_macro_auc, evaluation
+from runtime.metrics import bootstrap_macro_auc, bootstrap_macro_auc_difference, evaluation
 from runtime.onnx_io import load_model
 from runtime.progress import log
 from runtime.session import make_session
@@ -112,10 +112,21 @@ def benchmark_model(
     return rows, curves
 
 
-def _compare_to_baseline(rows: list[dict[str, Any]], baseline: list[dict[str, Any]]) -> None:
+def _compare_to_baseline(
+    rows: list[dict[str, Any]], baseline: list[dict[str, Any]], curves: dict[str, dict[str, Any]], rounds: int
+) -> None:
+    """Deltas against the baseline's row of the same configuration; the AUC delta gets a paired bootstrap interval."""
+    reference = curves.get(baseline[0]["model"])
+    intervals: dict[str, tuple[float, float]] = {}
     for row in rows:
         if "error" in row:
             continue
+        mine = curves.get(row["model"])
+        if reference is not None and mine is not None and row["model"] not in intervals:
+            intervals[row["model"]] = bootstrap_macro_auc_difference(
+                reference["labels"], mine["scores"], reference["scores"], rounds=rounds
+            )
+        row["delta_auc_low"], row["delta_auc_high"] = intervals.get(row["model"], (float("nan"), float("nan")))
         match = next((b for b in baseline if (b["provider"], b["threads"], b["batch"]) ==
                       (row["provider"], row["threads"], row["batch"])), None)  # fmt: skip
         if match is None:
@@ -124,6 +135,7 @@ def _compare_to_baseline(rows: list[dict[str, Any]], baseline: list[dict[str, An
         row["x_smaller"] = match["bytes"] / row["bytes"]
         row["x_faster"] = match["p50_ms"] / row["p50_ms"]
         row["baseline"] = match["name"]
+        row["baseline_model"] = match["model"]
 
 
 def run_benchmark(
@@ -138,6 +150,7 @@ def run_benchmark(
     rows: list[dict[str, Any]] = []
     curves: list[dict[str, Any]] = []
     baseline_rows: list[dict[str, Any]] = []
+    curves_by_model: dict[str, dict[str, Any]] = {}
     for path in ordered:
         try:
             model_rows, model_curves = benchmark_model(Path(path), data, config, floors)
@@ -150,8 +163,9 @@ def run_benchmark(
         rows.extend(model_rows)
         if model_curves:
             curves.append(model_curves)
+            curves_by_model[str(path)] = model_curves
     if baseline_rows:
-        _compare_to_baseline(rows, baseline_rows)
+        _compare_to_baseline(rows, baseline_rows, curves_by_model, config.bootstrap)
     config_dict = asdict(config)
     return {"environment": environment(), "config": config_dict, "peak_macs_per_s": floors, "rows": rows,
             "curves": curves}  # fmt: skip

@@ -70,13 +70,15 @@ def markdown(result: dict[str, Any]) -> str:
     """A Markdown report: results table and environment."""
     rows = result["rows"]
     lines = ["# Benchmark", "", "| model | precision | threads | batch | bytes | params | MACs | p50 ms | rec/s | "
-             "macro AUC (90% CI) | dAUC | x smaller | x faster |", "|" + "---|" * 13]  # fmt: skip
+             "macro AUC (90% CI) | dAUC (paired 90% CI) | x smaller | x faster |", "|" + "---|" * 13]  # fmt: skip
     for row in rows:
         if "error" in row:
             lines.append(f"| {row['name']} | error: {row['error']} |" + " |" * 11)
             continue
         ci = f"{row['macro_auc']:.4f} ({row['macro_auc_low']:.4f}-{row['macro_auc_high']:.4f})"
         delta = f"{row['delta_auc']:+.4f}" if "delta_auc" in row else "-"
+        if np.isfinite(row.get("delta_auc_low", np.nan)) and row["model"] != row.get("baseline_model"):
+            delta += f" ({row['delta_auc_low']:+.4f} to {row['delta_auc_high']:+.4f})"
         smaller = f"{row['x_smaller']:.2f}" if "x_smaller" in row else "-"
         faster = f"{row['x_faster']:.2f}" if "x_faster" in row else "-"
         lines.append(f"| {row['name']} | {row['precision']} | {row['threads']} | {row['batch']} | {row['bytes']:,} | "

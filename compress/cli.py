@@ -270,6 +270,26 @@ def run_command(recipe: Path, force: bool) -> None:
 
 @main.command()
 @click.argument("model", type=click.Path(path_type=Path))
+@click.option("--benchmark", "benchmark_json", required=True, type=click.Path(path_type=Path),
+              help="JSON written by 'benchmark run MODEL ... -o FILE' (the row of MODEL is used).")  # fmt: skip
+@click.option("--licence", default=None, help="Licence line for the card (default: PTB-XL's attribution).")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Published copy to write.")
+@click.option("--force", is_flag=True, help="Replace an existing output.")
+def publish(model: Path, benchmark_json: Path, licence: str | None, output: Path, force: bool) -> None:
+    """Copy MODEL with its measured benchmark figures and licence in the card, without local paths."""
+    from compress.publish import load_benchmark
+    from compress.publish import publish as publish_model
+    from runtime.pretrained import ATTRIBUTION
+
+    _refuse_existing(output, force, model)
+    metrics = publish_model(model, output, load_benchmark(benchmark_json), licence or ATTRIBUTION)
+    click.echo(f"{output.name}: test macro AUC {metrics['macro_auc']:.4f} "
+               f"[{metrics['macro_auc_low']:.4f}, {metrics['macro_auc_high']:.4f}]", err=True)  # fmt: skip
+    click.echo(str(output))
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path))
 @click.option("-o", "--output", default=None, type=click.Path(path_type=Path), help="Default: <stem>.conv2d.onnx")
 def conv2d(model: Path, output: Path | None) -> None:
     """Rewrite 1-D convolutions/pooling as 2-D (height 1) for 2-D-only providers and NPUs."""

@@ -10,6 +10,9 @@ from typing import Any
 import click
 
 from runtime.cli_support import ToolkitGroup
+from runtime.pretrained import DEFAULT_MODEL
+
+MODEL_HELP = f"ONNX file, or the name of a shipped model (default: {DEFAULT_MODEL}; see 'runtime info')."
 
 
 @click.group(cls=ToolkitGroup)
@@ -19,7 +22,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("records", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--model", required=True, type=click.Path(path_type=Path), help="ONNX file written by this toolkit.")
+@click.option("--model", default=None, help=MODEL_HELP)
 @click.option("--fs", default=None, type=click.FloatRange(min=0, min_open=True), help="Sampling rate for .npy/CSV.")
 @click.option("--leads", default=None, help="Lead names for .npy, e.g. I,II,III,aVR,aVL,aVF,V1,V2,V3,V4,V5,V6.")
 @click.option("--aggregate", default="max", show_default=True, type=click.Choice(["max", "mean"]))
@@ -27,7 +30,7 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def classify(
     records: tuple[Path, ...],
-    model: Path,
+    model: str | None,
     fs: float | None,
     leads: str | None,
     aggregate: str,
@@ -36,9 +39,10 @@ def classify(
 ) -> None:
     """Classify each RECORD (WFDB .hea/.dat/.mat, .npy, CSV): probabilities and detected classes."""
     from runtime.classifier import Classifier
+    from runtime.pretrained import resolve_model
     from runtime.records import read_recording
 
-    classifier = Classifier(model, threads=threads, aggregate=aggregate)
+    classifier = Classifier(resolve_model(model), threads=threads, aggregate=aggregate)
     results = []
     for path in records:
         recording = read_recording(path, fs, leads)
@@ -60,7 +64,7 @@ def classify(
 
 @main.command("monitor")
 @click.argument("source", type=str)
-@click.option("--model", required=True, type=click.Path(path_type=Path))
+@click.option("--model", default=None, help=MODEL_HELP)
 @click.option("--hop-s", default=2.0, show_default=True, type=float, help="Seconds between results.")
 @click.option("--realtime", is_flag=True, help="Pace the stream at its real rate (default: as fast as possible).")
 @click.option(
@@ -69,16 +73,17 @@ def classify(
 @click.option("--leads", default=None, help="Lead names of stdin / .npy columns.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def monitor_command(
-    source: str, model: Path, hop_s: float, realtime: bool, fs: float | None, leads: str | None, as_json: bool
+    source: str, model: str | None, hop_s: float, realtime: bool, fs: float | None, leads: str | None, as_json: bool
 ) -> None:
     """Stream SOURCE (a recording file, or - for CSV samples on stdin) through the model, one result per hop."""
     from runtime.classifier import Classifier
     from runtime.errors import UsageError
     from runtime.leads import parse_lead_list
     from runtime.monitor import chunks_from_array, chunks_from_text, monitor
+    from runtime.pretrained import resolve_model
     from runtime.records import read_recording
 
-    classifier = Classifier(model)
+    classifier = Classifier(resolve_model(model))
     if source == "-":
         if fs is None or leads is None:
             raise UsageError("streaming from stdin needs --fs and --leads")
@@ -105,13 +110,22 @@ def monitor_command(
 
 
 @main.command()
-@click.argument("model", type=click.Path(path_type=Path))
-def info(model: Path) -> None:
-    """What MODEL expects: classes, sampling rate, leads, window, thresholds."""
+@click.argument("model", required=False, default=None)
+def info(model: str | None) -> None:
+    """What MODEL (a file or a shipped name) expects: classes, sampling rate, leads, window, thresholds.
+
+    Without MODEL: the shipped models, with size, parameters and fold-10 AUC.
+    """
     from runtime.card import read_card
     from runtime.onnx_io import load_model
+    from runtime.pretrained import ATTRIBUTION, resolve_model, shipped_models
 
-    card = read_card(load_model(model), str(model))
+    if model is None:
+        click.echo(json.dumps({"shipped": [m.summary() for m in shipped_models()], "attribution": ATTRIBUTION},
+                              indent=2))  # fmt: skip
+        return
+    path = resolve_model(model)
+    card = read_card(load_model(path), str(path))
     click.echo(json.dumps({"classes": card.classes, "fs": card.fs, "leads": card.leads, "window": card.window,
                            "thresholds": dict(zip(card.classes, card.thresholds, strict=True)),
                            "architecture": card.architecture.get("name"), "metrics": card.metrics}, indent=2))  # fmt: skip

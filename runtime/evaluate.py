@@ -78,7 +78,11 @@ def resolve_dataset(card: ModelCard | None, data: str | Path | None, source: str
             if expected and dataset.manifest.get("content_hash") != expected:
                 continue
             return dataset
+    described = card.dataset.get("source") or " ".join(
+        str(card.dataset[key]) for key in ("name", "version") if card.dataset.get(key)
+    )
+    hint = " (PhysioNet's PTB-XL folder, or its 'train prepare' cache)" if card.dataset.get("name") == "ptb-xl" else ""
     raise UsageError(
-        f"{source} was trained on {card.dataset.get('source') or 'an unknown dataset'}, which is not found here; "
-        "pass --data DIR|CACHE"
+        f"{source} was trained on {described or 'an unknown dataset'}, which is not found here; "
+        f"pass --data DIR|CACHE{hint}"
     )

@@ -51,6 +51,9 @@ def test_rows_have_sane_fields(results: Path) -> None:
         assert row["macro_auc_low"] <= row["macro_auc"] + 1e-9 <= row["macro_auc_high"] + 2e-9
     int8 = next(r for r in rows if r["precision"] == "int8")
     assert int8["x_smaller"] > 1.0 and "delta_auc" in int8
+    assert int8["delta_auc_low"] <= int8["delta_auc_high"]
+    fp32 = next(r for r in rows if r["precision"] == "fp32")
+    assert fp32["delta_auc_low"] == fp32["delta_auc_high"] == 0.0
     assert data["environment"]["onnxruntime"] and "cpu" in data["environment"]
     assert (results / "r.csv").read_text().splitlines()[0].startswith("model,")
     assert "| model |" in (results / "r.md").read_text()
@@ -146,3 +149,53 @@ def test_selfcheck_reports_spread_and_overhead(float_model: Path) -> None:
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["p50_run1_ms"] > 0 and data["bare_loop_mean_ms"] > 0 and data["p50_spread"] >= 0
+
+
+def test_publish_stamps_the_benchmark_row_and_drops_local_paths(
+    float_model: Path, results: Path, tmp_path: Path
+) -> None:
+    from runtime.card import read_card
+    from runtime.onnx_io import load_model, sha256_file
+
+    out = tmp_path / "published.onnx"
+    before = sha256_file(float_model)
+    result = run_cli("compress", "publish", str(float_model), "--benchmark", str(results / "r.json"), "-o", str(out),
+                     no_torch=True)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(out)
+    assert sha256_file(float_model) == before
+    row = next(r for r in json.loads((results / "r.json").read_text())["rows"] if r["model"] == str(float_model))
+    card = read_card(load_model(out))
+    stamped = card.metrics["benchmark"]
+    assert stamped["macro_auc"] == row["macro_auc"] and stamped["measured_file_sha256"] == before
+    assert {"cache", "source", "path"}.isdisjoint(card.dataset) and "CC BY 4.0" in card.dataset["licence"]
+    again = run_cli("compress", "publish", str(float_model), "--benchmark", str(results / "r.json"), "-o", str(out))
+    assert_one_line_error(again, "already exists", "--force", code=2)
+    other = run_cli("compress", "publish", str(results / "r.json"), "--benchmark", str(results / "r.json"),
+                    "-o", str(tmp_path / "x.onnx"))  # fmt: skip
+    assert other.returncode != 0 and "Traceback" not in other.stderr
+
+
+def test_publish_needs_a_row_of_the_model(float_model: Path, results: Path, tmp_path: Path) -> None:
+    data = json.loads((results / "r.json").read_text())
+    data["rows"] = [row for row in data["rows"] if row["model"] != str(float_model)]
+    (tmp_path / "other.json").write_text(json.dumps(data))
+    result = run_cli("compress", "publish", str(float_model), "--benchmark", str(tmp_path / "other.json"),
+                     "-o", str(tmp_path / "p.onnx"))  # fmt: skip
+    assert_one_line_error(result, "no row for", "benchmark run", code=2)
+    assert not (tmp_path / "p.onnx").exists()
+
+
+def test_paired_bootstrap_of_a_difference() -> None:
+    from runtime.metrics import bootstrap_macro_auc, bootstrap_macro_auc_difference, macro_auc
+
+    rng = np.random.default_rng(0)
+    labels = (rng.random((400, 3)) < 0.4).astype(np.uint8)
+    good = labels + rng.normal(0, 0.6, labels.shape)
+    worse = labels + rng.normal(0, 1.2, labels.shape)
+    low, high = bootstrap_macro_auc_difference(labels, good, worse, rounds=300)
+    point = macro_auc(labels, good) - macro_auc(labels, worse)
+    assert 0 < low <= point <= high
+    single_low, single_high = bootstrap_macro_auc(labels, good, rounds=300)
+    assert high - low < (single_high - single_low) * 2  # pairing removes the shared record noise
+    assert bootstrap_macro_auc_difference(labels, good, good, rounds=50) == (0.0, 0.0)
