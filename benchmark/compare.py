@@ -22,21 +22,31 @@ def load_result(path: Path) -> dict[str, Any]:
     return data
 
 
-def _key(row: dict[str, Any]) -> tuple[Any, ...]:
-    return (row.get("name"), row.get("provider"), row.get("threads"), row.get("batch"))
+def _configuration(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (row.get("provider"), row.get("threads"), row.get("batch"))
+
+
+def _match(row: dict[str, Any], base_rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The base row of the same file (sha256 id), else of the same label, in the same configuration."""
+    for same in (lambda b: row.get("id") is not None and b.get("id") == row.get("id"),
+                 lambda b: b.get("name") == row.get("name")):  # fmt: skip
+        found = [b for b in base_rows if same(b) and _configuration(b) == _configuration(row)]
+        if found:
+            return found[0]
+    return None
 
 
 def compare(
     base: dict[str, Any], new: dict[str, Any], max_auc_drop: float | None, max_slowdown: float | None
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Match rows by (model file name, provider, threads, batch); return comparisons and violations."""
-    base_rows = {_key(r): r for r in base["rows"] if "error" not in r}
+    """Match rows by file identity (sha256, then label) and configuration; return comparisons and violations."""
+    base_rows = [r for r in base["rows"] if "error" not in r]
     comparisons, violations = [], []
     for row in new["rows"]:
         if "error" in row:
             violations.append(f"{row['name']}: failed in the new run ({row['error']})")
             continue
-        old = base_rows.get(_key(row))
+        old = _match(row, base_rows)
         if old is None:
             continue
         auc_drop = old["macro_auc"] - row["macro_auc"]
@@ -50,5 +60,7 @@ def compare(
                 f"{row['name']} (t{row['threads']} b{row['batch']}): p50 {slowdown:.2f}x slower > {max_slowdown}x"
             )
     if not comparisons:
-        raise UsageError("no rows match between the two files (same model names, providers, threads and batches)")
+        raise UsageError(
+            "no rows match between the two files (same model files or labels, providers, threads and batches)"
+        )
     return comparisons, violations

@@ -24,7 +24,7 @@ from runtime.errors import ToolkitError, UsageError
 from runtime.evaluate import check_compatible, resolve_dataset, split_inputs, split_scores
 from runtime.graph_stats import graph_summary
 from runtime.metrics import bootstrap_macro_auc, bootstrap_macro_auc_difference, evaluation
-from runtime.onnx_io import load_model
+from runtime.onnx_io import load_model, sha256_file
 from runtime.progress import log
 from runtime.session import make_session
 
@@ -69,10 +69,27 @@ def _latency_inputs(card: ModelCard, dataset: PreparedDataset, config: Benchmark
     return [np.ascontiguousarray(records[i * batch : (i + 1) * batch]) for i in range(count)]
 
 
+def display_labels(paths: list[Path]) -> dict[Path, str]:
+    """A label per file that is unique in one table: the file name without ``.onnx``, prefixed with
+    its folder where names repeat (``teacher/model``), numbered as a last resort."""
+    labels = {path: path.name.removesuffix(".onnx") for path in paths}
+    for path in paths:
+        if sum(label == labels[path] for label in labels.values()) > 1:
+            labels[path] = f"{path.parent.name}/{labels[path]}"
+    seen: dict[str, int] = {}
+    for path in paths:
+        label = labels[path]
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            labels[path] = f"{label}#{seen[label]}"
+    return labels
+
+
 def benchmark_model(
-    path: Path, data: str | Path | None, config: BenchmarkConfig, floors: dict[str, float]
+    path: Path, data: str | Path | None, config: BenchmarkConfig, floors: dict[str, float], label: str | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """All rows of one model, plus its curves (labels and scores) for the plots."""
+    """All rows of one model (named ``label`` in the table), plus its curves (labels and scores) for the plots."""
+    label = label or path.name.removesuffix(".onnx")
     model = load_model(path)
     card = read_card(model, str(path)) if has_card(model) else None
     dataset = resolve_dataset(card, data, str(path))
@@ -84,7 +101,7 @@ def benchmark_model(
     log(f"scoring {path.name} on the {config.split} split ({dataset.path})")
     accuracy = _accuracy(path, card, dataset, config)
     base = {
-        "model": str(path), "name": path.name, "architecture": card.architecture.get("name"),
+        "model": str(path), "name": label, "id": sha256_file(path), "architecture": card.architecture.get("name"),
         "precision": precision, "bytes": path.stat().st_size, "parameters": stats["parameters"],
         "macs": stats["macs"], "leads": len(card.leads), "macro_auc": accuracy["macro_auc"],
         "macro_auc_low": accuracy["macro_auc_low"], "macro_auc_high": accuracy["macro_auc_high"],
@@ -107,7 +124,6 @@ def benchmark_model(
                     row["peak_macs_per_s"] = floor
                     row["fraction_of_peak"] = achieved / floor
                 rows.append(row)
-    label = path.stem if path.name != "model.onnx" else f"{path.parent.name}"
     curves = {"name": label, "classes": card.classes, "labels": accuracy["labels"], "scores": accuracy["scores"]}
     return rows, curves
 
@@ -151,12 +167,13 @@ def run_benchmark(
     curves: list[dict[str, Any]] = []
     baseline_rows: list[dict[str, Any]] = []
     curves_by_model: dict[str, dict[str, Any]] = {}
+    labels = display_labels([Path(p) for p in ordered])
     for path in ordered:
         try:
-            model_rows, model_curves = benchmark_model(Path(path), data, config, floors)
+            model_rows, model_curves = benchmark_model(Path(path), data, config, floors, labels[Path(path)])
         except ToolkitError as exc:
             log(f"model failed: {path}: {exc}")
-            rows.append({"model": str(path), "name": Path(path).name, "error": str(exc)})
+            rows.append({"model": str(path), "name": labels[Path(path)], "error": str(exc)})
             continue
         if baseline is not None and path == baseline:
             baseline_rows = model_rows

@@ -158,7 +158,7 @@ def plot_all(result: dict[str, Any], folder: Path) -> list[Path]:
         pr_ax.set(xlabel="recall", ylabel="precision", title=f"precision-recall: {curve['name']}")
         roc_ax.legend(fontsize=8)
         pr_ax.legend(fontsize=8)
-        written.append(_save(fig, folder / f"curves-{curve['name']}.png"))
+        written.append(_save(fig, folder / f"curves-{curve['name'].replace('/', '-')}.png"))
     rows = [r for r in result["rows"] if "error" not in r]
     for key, label, name in (
         ("bytes", "file bytes (log)", "pareto-bytes.png"),
@@ -173,7 +173,7 @@ def plot_all(result: dict[str, Any], folder: Path) -> list[Path]:
         points = sorted(first.values(), key=lambda r: r[key])
         ax.scatter([r[key] for r in points], [r["macro_auc"] for r in points])
         for r in points:
-            ax.annotate(Path(r["name"]).stem, (r[key], r["macro_auc"]), fontsize=7)
+            ax.annotate(r["name"], (r[key], r["macro_auc"]), fontsize=7)
         front, best = [], -1.0
         for r in points:
             if r["macro_auc"] > best:

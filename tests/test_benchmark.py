@@ -199,3 +199,24 @@ def test_paired_bootstrap_of_a_difference() -> None:
     single_low, single_high = bootstrap_macro_auc(labels, good, rounds=300)
     assert high - low < (single_high - single_low) * 2  # pairing removes the shared record noise
     assert bootstrap_macro_auc_difference(labels, good, good, rounds=50) == (0.0, 0.0)
+
+
+def test_labels_are_unique_in_a_table() -> None:
+    from benchmark.harness import display_labels
+
+    paths = [Path("a/teacher/model.onnx"), Path("a/student/model.onnx"), Path("a/student/model.int8.onnx"),
+             Path("b/teacher/model.onnx"), Path("x/kd.onnx")]  # fmt: skip
+    labels = display_labels(paths)
+    assert len(set(labels.values())) == len(paths)
+    assert labels[Path("a/student/model.onnx")] == "student/model" and labels[Path("x/kd.onnx")] == "kd"
+    assert labels[Path("a/student/model.int8.onnx")] == "model.int8"
+
+
+def test_compare_matches_same_named_files_by_identity(results: Path, tmp_path: Path) -> None:
+    data = json.loads((results / "r.json").read_text())
+    for row in data["rows"]:
+        row["name"] = "model"  # two different files under one label: only the sha256 id tells them apart
+    (tmp_path / "same.json").write_text(json.dumps(data))
+    result = run_cli("benchmark", "compare", str(tmp_path / "same.json"), str(tmp_path / "same.json"),
+                     "--max-auc-drop", "0", "--max-slowdown", "1.0", no_torch=True)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
