@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from compress.describe import LAYOUTS, OUTPUT_KINDS, UNITS
 from runtime.cli_support import ToolkitGroup
 
 
@@ -266,6 +267,38 @@ def run_command(recipe: Path, force: bool) -> None:
     for step in result["steps"]:
         click.echo(f"{step['index']}. {step['step']:<9} {'reused' if step['reused'] else 'ran':<6} {step['output']}")
     click.echo(result["final"])
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--fs", type=click.FloatRange(min=0, min_open=True), default=None, help="Sampling rate in Hz.")
+@click.option("--leads", default=None, help="Lead names in input order (default for 12 leads: I ... V6).")
+@click.option("--classes", default=None, help="Output names in order, e.g. NORM,MI,STTC,CD,HYP.")
+@click.option("--layout", default=None, type=click.Choice(LAYOUTS), help="Input layout (default: from its shape).")
+@click.option("--units", default="mV", show_default=True, type=click.Choice(list(UNITS)), help="Input units.")
+@click.option("--output-kind", default=None, type=click.Choice(OUTPUT_KINDS), help="Default: from the last op.")
+@click.option("--window", default=None, type=click.IntRange(min=1), help="Samples per input (dynamic time axes).")
+@click.option("--wrap/--no-wrap", default=True, show_default=True,
+              help="Add our input/output contract around the graph ('ecg' in mV -> probabilities, logits).")  # fmt: skip
+@click.option("-o", "--output", default=None, type=click.Path(path_type=Path), help="Default: <stem>.described.onnx")
+@click.option("--force", is_flag=True, help="Replace an existing output.")
+def describe(
+    model: Path, fs: float | None, leads: str | None, classes: str | None, layout: str | None, units: str,
+    output_kind: str | None, window: int | None, wrap: bool, output: Path | None, force: bool,
+) -> None:  # fmt: skip
+    """Give a foreign ECG model (Keras, PyTorch, any exporter) our model card and input/output contract."""
+    from compress.describe import describe_model
+
+    target = output or model.with_name(f"{model.stem}.described.onnx")
+    _refuse_existing(target, force, model)
+    options = {"fs": fs, "leads": leads, "classes": classes, "layout": layout, "units": units,
+               "output_kind": output_kind, "window": window}  # fmt: skip
+    card, description = describe_model(model, target, options, wrap_graph=wrap)
+    click.echo(f"{model.name}: {description.layout} input, {len(card.leads)} lead(s) {','.join(card.leads)}, "
+               f"{card.window} samples at {card.fs:g} Hz in {description.units}, {description.output_kind} output "
+               f"({', '.join(card.classes)}), batch {'1 (fixed)' if description.fixed_batch else 'dynamic'}",
+               err=True)  # fmt: skip
+    click.echo(str(target))
 
 
 @main.command()
