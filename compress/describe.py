@@ -142,6 +142,8 @@ def complete(
                          "channels-first|channels-last|conv2d|flat")  # fmt: skip
     if fs is None:
         raise UsageError("the sampling rate is not in the graph; pass --fs HZ (e.g. --fs 100)")
+    if not float(fs).is_integer():
+        raise UsageError(f"--fs {fs:g}: the model card takes a whole number of Hz")
     count = inferred.leads if layout is None or layout == inferred.layout else None
     if leads is None:
         if count == len(STANDARD_LEADS):
@@ -202,15 +204,16 @@ def _epilogue(description: Description, source: str, classes: int) -> list[onnx.
     nodes = [_constant(PREFIX + "out_shape", np.array([-1, classes], dtype=np.int64)),
              helper.make_node("Reshape", [source, PREFIX + "out_shape"], [flat])]  # fmt: skip
     if description.output_kind == "logits":
-        return nodes + [helper.make_node("Sigmoid", [flat], [PROBABILITIES]),
-                        helper.make_node("Identity", [flat], [LOGITS])]  # fmt: skip
+        return [*nodes, helper.make_node("Sigmoid", [flat], [PROBABILITIES]),
+                helper.make_node("Identity", [flat], [LOGITS])]  # fmt: skip
     nodes += [_constant(PREFIX + "low", np.array(EPSILON, dtype=np.float32)),
               _constant(PREFIX + "high", np.array(1 - EPSILON, dtype=np.float32)),
               helper.make_node("Identity", [flat], [PROBABILITIES]),
               helper.make_node("Clip", [flat, PREFIX + "low", PREFIX + "high"], [PREFIX + "clipped"])]  # fmt: skip
     if description.output_kind == "softmax":  # logits defined up to a constant: log-probabilities
-        return nodes + [helper.make_node("Log", [PREFIX + "clipped"], [LOGITS])]
-    return nodes + [
+        return [*nodes, helper.make_node("Log", [PREFIX + "clipped"], [LOGITS])]
+    return [
+        *nodes,
         _constant(PREFIX + "one", np.array(1.0, dtype=np.float32)),
         helper.make_node("Sub", [PREFIX + "one", PREFIX + "clipped"], [PREFIX + "complement"]),
         helper.make_node("Div", [PREFIX + "clipped", PREFIX + "complement"], [PREFIX + "odds"]),
@@ -275,8 +278,7 @@ def describe_model(source: Path, output: Path, description_options: dict[str, An
         raise UsageError(f"without wrapping the input must be '{INPUT_NAME}' [batch, leads, samples]; it is "
                          f"{inferred.input_name!r} ({description.layout}): drop --no-wrap")  # fmt: skip
     card = ModelCard(
-        classes=list(description.classes), fs=int(description.fs) if float(description.fs).is_integer()
-        else description.fs, leads=list(description.leads), window=description.window,
+        classes=list(description.classes), fs=int(description.fs), leads=list(description.leads), window=description.window,
         thresholds=[0.5] * len(description.classes),
         architecture={"name": "foreign", "parameters": parameter_count(model), "source_file": source.name,
                       "wrapped": wrap_graph, **{k: v for k, v in asdict(description).items()
