@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -30,6 +31,13 @@ def main() -> None:
     default=None,
     type=click.Path(path_type=Path),
     help="Calibration/validation data (default: from the model card).",
+)
+@click.option(
+    "--calibration",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="A .npy array of model inputs (any task, any rate): calibrate on it and report fp32-vs-int8 agreement "
+    "instead of AUC.",
 )
 @click.option(
     "--preset",
@@ -60,6 +68,7 @@ def quantize(
     model: Path,
     output: Path | None,
     data: Path | None,
+    calibration: Path | None,
     preset: str,
     calib_samples: int | None,
     calibrate_method: str | None,
@@ -83,6 +92,9 @@ def quantize(
     if nodes_to_exclude:
         changes["nodes_to_exclude"] = tuple(nodes_to_exclude)
     config = preset_config(preset).with_changes(**changes)
+    if calibration is not None:
+        _quantize_with_inputs(model, output, calibration, config, data, max_auc_drop, report, as_json)
+        return
     try:
         result = quantize_model(model, output, data, config, max_auc_drop=max_auc_drop, report=report)
     except NothingToQuantize as exc:
@@ -104,6 +116,37 @@ def quantize(
                 click.echo(f"  {row['sqnr_db']:>7.2f} dB  {row['op']:<6} {row['node']}")
         if measured.get("kept_in_float"):
             click.echo(f"kept in float: {', '.join(measured['kept_in_float'])}")
+    click.echo(str(result.output))
+
+
+def _quantize_with_inputs(
+    model: Path, output: Path | None, calibration: Path, config: Any, data: Path | None,
+    max_auc_drop: float | None, report: bool, as_json: bool,
+) -> None:  # fmt: skip
+    from compress.quantize import NothingToQuantize, default_output
+    from compress.quantize_inputs import quantize_with_inputs
+    from runtime.errors import UsageError
+
+    clashing = [name for name, value in (("--data", data), ("--max-auc-drop", max_auc_drop), ("--report", report))
+                if value]  # fmt: skip
+    if clashing:
+        raise UsageError(f"--calibration measures agreement, not AUC; drop {', '.join(clashing)}")
+    try:
+        result = quantize_with_inputs(model, output or default_output(model), calibration, config)
+    except NothingToQuantize as exc:
+        click.echo(f"warning: {exc}", err=True)
+        return
+    measured = result.measured
+    if as_json:
+        click.echo(json.dumps({"measured": measured}, indent=2))
+    else:
+        click.echo(f"fp32 vs int8 on {measured['checked_inputs']} {measured['checked_on']}:")
+        for name, m in measured["agreement"].items():
+            click.echo(f"  {name}: max |diff| {m['max_abs_diff']:.4g}, mean |diff| {m['mean_abs_diff']:.4g}, "
+                       f"SQNR {m['sqnr_db']} dB, decisions agree {m['decision_agreement'] * 100:.1f}%")  # fmt: skip
+        click.echo(
+            f"bytes {measured['bytes_fp32']:,} -> {measured['bytes_int8']:,} ({measured['size_ratio']:.2f}x smaller)"
+        )
     click.echo(str(result.output))
 
 

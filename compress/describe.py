@@ -26,7 +26,7 @@ from runtime.card import ModelCard, has_card, write_card
 from runtime.errors import ModelError, UsageError
 from runtime.graph_stats import parameter_count
 from runtime.leads import STANDARD_LEADS, parse_lead_list
-from runtime.onnx_io import clean_for_runtimes, load_model, save_model
+from runtime.onnx_io import clean_for_runtimes, load_model, save_model, upgrade_opset
 from runtime.session import INPUT_NAME, LOGITS, PROBABILITIES
 
 LAYOUTS = ("channels-first", "channels-last", "conv2d", "flat")  # [N,L,T], [N,T,L], [N,L,1,T], [N,T]
@@ -221,21 +221,9 @@ def _epilogue(description: Description, source: str, classes: int) -> list[onnx.
     ]
 
 
-def _upgrade(model: onnx.ModelProto) -> onnx.ModelProto:
-    """Bring the default-domain opset up to ``MIN_OPSET`` (onnx's version converter)."""
-    version = next((o.version for o in model.opset_import if (o.domain or "") in ("", "ai.onnx")), None)
-    if version is None or version >= MIN_OPSET:
-        return model
-    try:
-        return onnx.version_converter.convert_version(model, MIN_OPSET)
-    except Exception as exc:
-        raise ModelError(f"opset {version} could not be upgraded to {MIN_OPSET} ({' '.join(str(exc).split())[:120]})"
-                         ) from None  # fmt: skip
-
-
 def wrap(model: onnx.ModelProto, inferred: Inferred, description: Description) -> onnx.ModelProto:
     """The original graph between our prologue and epilogue, as a new model (the input is not modified)."""
-    wrapped = _upgrade(onnx.ModelProto.FromString(model.SerializeToString()))
+    wrapped = upgrade_opset(onnx.ModelProto.FromString(model.SerializeToString()), MIN_OPSET)
     graph = wrapped.graph
     inner_input, inner_output = PREFIX + "model_input", PREFIX + "model_output"
     for node in graph.node:

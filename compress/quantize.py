@@ -28,11 +28,12 @@ from runtime.errors import ModelError, UsageError
 from runtime.evaluate import check_compatible, evaluate_splits, resolve_dataset, split_inputs, split_scores
 from runtime.graph_stats import graph_summary
 from runtime.metrics import best_f1_thresholds
-from runtime.onnx_io import clean_for_runtimes, load_model, save_model
+from runtime.onnx_io import clean_for_runtimes, load_model, save_model, upgrade_opset
 from runtime.progress import Progress, log
 from runtime.session import input_name, make_session
 
 QUANTIZABLE = ("Conv", "Gemm", "MatMul")
+QDQ_MIN_OPSET = 13  # per-channel DequantizeLinear (axis) and int32 bias need opset 13
 QUANTIZED_MARKERS = (
     "QuantizeLinear",
     "DequantizeLinear",
@@ -114,7 +115,7 @@ def preprocess(model: onnx.ModelProto, folder: Path) -> Path:
 
     source = folder / "float.onnx"
     target = folder / "preprocessed.onnx"
-    stripped = copy.deepcopy(model)
+    stripped = upgrade_opset(copy.deepcopy(model), QDQ_MIN_OPSET)
     del stripped.metadata_props[:]
     onnx.save(stripped, source)
     import contextlib
@@ -158,14 +159,11 @@ def compact_names(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def quantize_graph(
-    preprocessed: Path, dataset: PreparedDataset, leads: list[str], config: QuantizationConfig, folder: Path, name: str
-) -> onnx.ModelProto:
-    """Run ``quantize_static`` (QDQ) and return the cleaned int8 graph."""
+def quantize_graph(preprocessed: Path, reader: Any, config: QuantizationConfig, folder: Path) -> onnx.ModelProto:
+    """Run ``quantize_static`` (QDQ) calibrated on ``reader`` and return the cleaned int8 graph."""
     quantization = ort_quantization()
     QuantFormat, quantize_static = quantization.QuantFormat, quantization.quantize_static
 
-    reader = TrainingSplitReader(dataset, leads, config.calib_samples, config.seed, name)
     target = folder / f"int8-{len(config.nodes_to_exclude)}.onnx"
     quantize_static(
         str(preprocessed), str(target), reader, quant_format=QuantFormat.QDQ, per_channel=config.per_channel,
@@ -271,7 +269,8 @@ def quantize_model(
         preprocessed = preprocess(model, folder)
         name = input_name(make_session(fp32_bytes))
         log(f"quantizing {source.name} ({config.calibrate_method}, {config.calib_samples} training records)")
-        int8 = quantize_graph(preprocessed, dataset, card.leads, config, folder, name)
+        reader = TrainingSplitReader(dataset, card.leads, config.calib_samples, config.seed, name)
+        int8 = quantize_graph(preprocessed, reader, config, folder)
         measured, metrics = _measure(fp32_bytes, int8, dataset, card)
         fp32_pre = onnx.load(preprocessed)
         sens = sensitivity(fp32_pre, int8, dataset, card.leads) if report or max_auc_drop is not None else []
@@ -303,7 +302,8 @@ def _search_exclusions(
         log(
             f"validation AUC drop {-measured['val']['delta_macro_auc']:.4f} > {max_drop}: keeping {len(excluded)} node(s) in float"
         )
-        int8 = quantize_graph(preprocessed, dataset, card.leads, trial, folder, name)
+        reader = TrainingSplitReader(dataset, card.leads, trial.calib_samples, trial.seed, name)
+        int8 = quantize_graph(preprocessed, reader, trial, folder)
         measured, metrics = _measure(b"", int8, dataset, card, metrics["fp32"])
         config = trial
         count = len(sens) + 1 if count == len(sens) else min(count * 2, len(sens))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx.version_converter
 from onnx import TensorProto
 
 from runtime.atomic import atomic_write_bytes
@@ -122,6 +123,26 @@ def clean_for_runtimes(model: onnx.ModelProto) -> onnx.ModelProto:
     del model.opset_import[:]
     model.opset_import.extend(kept)
     return model
+
+
+def default_opset(model: onnx.ModelProto) -> int | None:
+    """The version of the standard ONNX domain the model imports."""
+    return next((o.version for o in model.opset_import if (o.domain or "") in ("", "ai.onnx")), None)
+
+
+def upgrade_opset(model: onnx.ModelProto, minimum: int) -> onnx.ModelProto:
+    """The model at opset ``minimum`` or above (onnx's version converter); older files from other
+    exporters (opset 11, 12) need it for int8 QDQ with per-channel axes and Clip with tensor bounds."""
+    version = default_opset(model)
+    if version is None or version >= minimum:
+        return model
+    try:
+        return onnx.version_converter.convert_version(model, minimum)
+    except Exception as exc:
+        raise ModelError(
+            f"opset {version} could not be upgraded to {minimum} ({' '.join(str(exc).split())[:120]}); "
+            f"re-export the model at opset {minimum} or later"
+        ) from None
 
 
 def model_bytes(model: onnx.ModelProto) -> bytes:
