@@ -40,7 +40,7 @@ def latency(
     for path in models:
         model = load_model(path)
         card = read_card(model, str(path)) if has_card(model) else None
-        records = _model_inputs(card, data, max(64, batch))
+        records = _model_inputs(model, card, data, max(64, batch))
         inputs = [records[i : i + batch] for i in range(0, len(records) - batch + 1, batch)]
         stats = measure_latency(make_session(path, threads=threads), inputs, warmup_s, time_s, label=path.name)
         info = inspect_model(path)
@@ -120,7 +120,7 @@ def run(
                              warmup_s=warmup_s, time_s=time_s, bootstrap=bootstrap, floor=not no_floor)  # fmt: skip
     import onnxruntime as ort
 
-    from runtime.errors import UsageError
+    from runtime.errors import ModelError, UsageError
 
     unknown = [p for p in config.providers if p not in ort.get_available_providers()]
     if unknown:
@@ -130,10 +130,11 @@ def run(
     result = run_benchmark(list(models), data, config, baseline)
     click.echo(table(result["rows"]))
     written = write_outputs(result, output, csv_path, markdown_path, plots)
-    if any("error" in row for row in result["rows"]) and len([r for r in result["rows"] if "error" not in r]) == 0:
-        raise UsageError("every model failed; see the errors above")
     for path in written:
         click.echo(str(path))
+    failed = sorted({row["name"] for row in result["rows"] if "error" in row})
+    if failed:
+        raise ModelError(f"{len(failed)} of {len(models)} model(s) failed ({', '.join(failed)}); see the errors above")
 
 
 @main.command()
@@ -157,25 +158,11 @@ def compare(base: Path, new: Path, max_auc_drop: float | None, max_slowdown: flo
     click.echo("ok: within limits")
 
 
-def _model_inputs(card, data: Path | None, records: int):  # type: ignore[no-untyped-def]
-    """Inputs for timing and runtime checks: real test records (from --data, else the card's dataset)
-    when they can be found, otherwise seeded noise of the model's input shape."""
-    import numpy as np
+def _model_inputs(model, card, data: Path | None, records: int):  # type: ignore[no-untyped-def]
+    """Real test records (``--data``, else the card's dataset) or seeded noise of the model's shape."""
+    from benchmark.inputs import find_dataset, model_inputs
 
-    from runtime.errors import ToolkitError
-    from runtime.evaluate import resolve_dataset, split_inputs
-
-    if card is not None:
-        try:
-            dataset = resolve_dataset(card, data, "model")
-        except ToolkitError:
-            if data is not None:
-                raise
-        else:
-            indices, load = split_inputs(dataset, "test", card.leads, limit=records)
-            return np.ascontiguousarray(load(slice(0, len(indices))), dtype=np.float32)
-    leads, window = (len(card.leads), card.window) if card else (12, 1000)
-    return np.random.default_rng(0).normal(0, 0.3, (records, leads, window)).astype(np.float32)
+    return model_inputs(model, card, find_dataset(card, data, "model"), records)
 
 
 @main.command()
@@ -197,7 +184,7 @@ def runtimes(models: tuple[Path, ...], data: Path | None, records: int, as_json:
     for path in models:
         model = load_model(path)
         card = read_card(model, str(path)) if has_card(model) else None
-        rows += check_runtimes(path, _model_inputs(card, data, records))
+        rows += check_runtimes(path, _model_inputs(model, card, data, records))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -221,7 +208,7 @@ def selfcheck(model: Path, time_s: float, threads: int) -> None:
 
     loaded = load_model(model)
     card = read_card(loaded, str(model)) if has_card(loaded) else None
-    x = _model_inputs(card, None, 16)
+    x = _model_inputs(loaded, card, None, 16)
     result = self_check(make_session(model, threads=threads), [x[i : i + 1] for i in range(len(x))], time_s)
     click.echo(json.dumps(result, indent=2))
 

@@ -49,7 +49,8 @@ def compare(
         old = _match(row, base_rows)
         if old is None:
             continue
-        auc_drop = old["macro_auc"] - row["macro_auc"]
+        scored = old.get("macro_auc") is not None and row.get("macro_auc") is not None
+        auc_drop = old["macro_auc"] - row["macro_auc"] if scored else 0.0
         slowdown = row["p50_ms"] / old["p50_ms"]
         comparisons.append({"name": row["name"], "threads": row["threads"], "batch": row["batch"],
                             "auc_drop": auc_drop, "slowdown": slowdown})  # fmt: skip

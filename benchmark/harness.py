@@ -16,17 +16,18 @@ import numpy as np
 
 from benchmark.compute_floor import is_int8, peak_macs_per_s
 from benchmark.environment import environment
+from benchmark.inputs import declared_shape, find_dataset, model_inputs
 from benchmark.latency import measure_latency
 from benchmark.memory import peak_mb, reset_peak
 from runtime.card import ModelCard, has_card, read_card
 from runtime.dataset.cache import PreparedDataset
 from runtime.errors import ToolkitError, UsageError
-from runtime.evaluate import check_compatible, resolve_dataset, split_inputs, split_scores
+from runtime.evaluate import check_compatible, split_scores
 from runtime.graph_stats import graph_summary
 from runtime.metrics import bootstrap_macro_auc, bootstrap_macro_auc_difference, evaluation
 from runtime.onnx_io import load_model, sha256_file
 from runtime.progress import log
-from runtime.session import make_session
+from runtime.session import fixed_batch, make_session
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class BenchmarkConfig:
             raise UsageError(f"--split must be train, val or test, got {self.split!r}")
 
 
+NO_AUC_NOTE = "AUC needs a model card and test data ('compress describe MODEL', then --data DIR)"
+
+
 def _accuracy(path: Path, card: ModelCard, dataset: PreparedDataset, config: BenchmarkConfig) -> dict[str, Any]:
     labels, scores = split_scores(make_session(path), dataset, config.split, card.leads)
     result = evaluation(labels, scores, card.classes, card.thresholds)
@@ -62,11 +66,10 @@ def _accuracy(path: Path, card: ModelCard, dataset: PreparedDataset, config: Ben
     return result
 
 
-def _latency_inputs(card: ModelCard, dataset: PreparedDataset, config: BenchmarkConfig, batch: int) -> list[np.ndarray]:
-    indices, load = split_inputs(dataset, config.split, card.leads, limit=max(config.latency_records, batch))
-    records = load(slice(0, len(indices)))
-    count = max(1, len(records) // batch)
-    return [np.ascontiguousarray(records[i * batch : (i + 1) * batch]) for i in range(count)]
+def _latency_inputs(inputs: np.ndarray, batch: int) -> list[np.ndarray]:
+    """``inputs`` cut into batches of ``batch`` (rotated over by the timing loop)."""
+    count = max(1, len(inputs) // batch)
+    return [np.ascontiguousarray(inputs[i * batch : (i + 1) * batch]) for i in range(count)]
 
 
 def display_labels(paths: list[Path]) -> dict[Path, str]:
@@ -92,29 +95,46 @@ def benchmark_model(
     label = label or path.name.removesuffix(".onnx")
     model = load_model(path)
     card = read_card(model, str(path)) if has_card(model) else None
-    dataset = resolve_dataset(card, data, str(path))
-    if card is None:
-        raise UsageError(f"{path} has no model card; the benchmark needs its classes, leads and thresholds")
-    check_compatible(card, dataset, str(path))
-    stats = graph_summary(model, [1, len(card.leads), card.window])
+    dataset = find_dataset(card, data, str(path))
+    if card is None and dataset is not None:
+        raise UsageError(f"{path} has no model card, so its classes, leads and rate are unknown and it cannot be "
+                         "scored on --data; describe it first: 'compress describe MODEL --fs HZ --classes ...'")  # fmt: skip
+    if card is not None and dataset is not None:
+        check_compatible(card, dataset, str(path))
+    stats = graph_summary(model, declared_shape(model, card))
     precision = "int8" if is_int8(model) else "fp32"
-    log(f"scoring {path.name} on the {config.split} split ({dataset.path})")
-    accuracy = _accuracy(path, card, dataset, config)
     base = {
-        "model": str(path), "name": label, "id": sha256_file(path), "architecture": card.architecture.get("name"),
-        "precision": precision, "bytes": path.stat().st_size, "parameters": stats["parameters"],
-        "macs": stats["macs"], "leads": len(card.leads), "macro_auc": accuracy["macro_auc"],
-        "macro_auc_low": accuracy["macro_auc_low"], "macro_auc_high": accuracy["macro_auc_high"],
-        "auc": accuracy["auc"], "fmax": accuracy["fmax"], "f1_at_thresholds": accuracy["f1_at_thresholds"],
-        "test_records": accuracy["records"], "dataset": dataset.manifest.get("name"),
+        "model": str(path), "name": label, "id": sha256_file(path),
+        "architecture": card.architecture.get("name") if card else None, "precision": precision,
+        "bytes": path.stat().st_size, "parameters": stats["parameters"], "macs": stats["macs"],
+        "leads": len(card.leads) if card else None,
     }  # fmt: skip
+    curves = None
+    if card is not None and dataset is not None:
+        log(f"scoring {path.name} on the {config.split} split ({dataset.path})")
+        accuracy = _accuracy(path, card, dataset, config)
+        base.update({
+            "macro_auc": accuracy["macro_auc"], "macro_auc_low": accuracy["macro_auc_low"],
+            "macro_auc_high": accuracy["macro_auc_high"], "auc": accuracy["auc"], "fmax": accuracy["fmax"],
+            "f1_at_thresholds": accuracy["f1_at_thresholds"], "test_records": accuracy["records"],
+            "dataset": dataset.manifest.get("name"),
+        })  # fmt: skip
+        curves = {"name": label, "classes": card.classes, "labels": accuracy["labels"], "scores": accuracy["scores"]}
+    else:
+        base["note"] = NO_AUC_NOTE if card is None else f"no test data found for the card's dataset: {NO_AUC_NOTE}"
+        log(f"{path.name}: {base['note']}")
+    inputs = model_inputs(model, card, dataset, max(config.latency_records, max(config.batches)), config.split)
+    fixed = fixed_batch(make_session(path))
     rows = []
     for provider in config.providers:
         for threads in config.threads:
             for batch in config.batches:
+                if fixed is not None and batch != fixed:
+                    log(f"{path.name}: its input batch is fixed at {fixed}; batch {batch} skipped")
+                    continue
                 reset_peak()
                 session = make_session(path, threads=threads, providers=[provider])
-                latency = measure_latency(session, _latency_inputs(card, dataset, config, batch), config.warmup_s,
+                latency = measure_latency(session, _latency_inputs(inputs, batch), config.warmup_s,
                                           config.time_s, label=f"{path.name} {provider} t{threads} b{batch}")  # fmt: skip
                 achieved = stats["macs"] * batch / (latency.mean_ms / 1000.0)
                 row = {**base, "provider": provider, "threads": threads, "batch": batch, **latency.to_dict(),
@@ -124,34 +144,36 @@ def benchmark_model(
                     row["peak_macs_per_s"] = floor
                     row["fraction_of_peak"] = achieved / floor
                 rows.append(row)
-    curves = {"name": label, "classes": card.classes, "labels": accuracy["labels"], "scores": accuracy["scores"]}
     return rows, curves
 
 
 def _compare_to_baseline(
     rows: list[dict[str, Any]], baseline: list[dict[str, Any]], curves: dict[str, dict[str, Any]], rounds: int
 ) -> None:
-    """Deltas against the baseline's row of the same configuration; the AUC delta gets a paired bootstrap interval."""
+    """Ratios against the baseline's row of the same configuration; where both rows were scored, the AUC
+    delta with a paired bootstrap interval."""
     reference = curves.get(baseline[0]["model"])
     intervals: dict[str, tuple[float, float]] = {}
     for row in rows:
         if "error" in row:
             continue
-        mine = curves.get(row["model"])
-        if reference is not None and mine is not None and row["model"] not in intervals:
-            intervals[row["model"]] = bootstrap_macro_auc_difference(
-                reference["labels"], mine["scores"], reference["scores"], rounds=rounds
-            )
-        row["delta_auc_low"], row["delta_auc_high"] = intervals.get(row["model"], (float("nan"), float("nan")))
         match = next((b for b in baseline if (b["provider"], b["threads"], b["batch"]) ==
                       (row["provider"], row["threads"], row["batch"])), None)  # fmt: skip
         if match is None:
             continue
-        row["delta_auc"] = row["macro_auc"] - match["macro_auc"]
         row["x_smaller"] = match["bytes"] / row["bytes"]
         row["x_faster"] = match["p50_ms"] / row["p50_ms"]
         row["baseline"] = match["name"]
         row["baseline_model"] = match["model"]
+        mine = curves.get(row["model"])
+        if reference is None or mine is None:
+            continue
+        row["delta_auc"] = row["macro_auc"] - match["macro_auc"]
+        if row["model"] not in intervals:
+            intervals[row["model"]] = bootstrap_macro_auc_difference(
+                reference["labels"], mine["scores"], reference["scores"], rounds=rounds
+            )
+        row["delta_auc_low"], row["delta_auc_high"] = intervals[row["model"]]
 
 
 def run_benchmark(

@@ -75,7 +75,8 @@ def markdown(result: dict[str, Any]) -> str:
         if "error" in row:
             lines.append(f"| {row['name']} | error: {row['error']} |" + " |" * 11)
             continue
-        ci = f"{row['macro_auc']:.4f} ({row['macro_auc_low']:.4f}-{row['macro_auc_high']:.4f})"
+        ci = (f"{row['macro_auc']:.4f} ({row['macro_auc_low']:.4f}-{row['macro_auc_high']:.4f})"
+              if row.get("macro_auc") is not None else f"- ({row.get('note', 'not scored')})")  # fmt: skip
         delta = f"{row['delta_auc']:+.4f}" if "delta_auc" in row else "-"
         if np.isfinite(row.get("delta_auc_low", np.nan)) and row["model"] != row.get("baseline_model"):
             delta += f" ({row['delta_auc_low']:+.4f} to {row['delta_auc_high']:+.4f})"
@@ -159,7 +160,7 @@ def plot_all(result: dict[str, Any], folder: Path) -> list[Path]:
         roc_ax.legend(fontsize=8)
         pr_ax.legend(fontsize=8)
         written.append(_save(fig, folder / f"curves-{curve['name'].replace('/', '-')}.png"))
-    rows = [r for r in result["rows"] if "error" not in r]
+    rows = [r for r in result["rows"] if "error" not in r and r.get("macro_auc") is not None]
     for key, label, name in (
         ("bytes", "file bytes (log)", "pareto-bytes.png"),
         ("p50_ms", "p50 latency ms (log)", "pareto-latency.png"),

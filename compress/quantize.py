@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import math
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from runtime.graph_stats import graph_summary
 from runtime.metrics import best_f1_thresholds
 from runtime.onnx_io import clean_for_runtimes, load_model, save_model, upgrade_opset
 from runtime.progress import Progress, log
-from runtime.session import input_name, make_session
+from runtime.session import fixed_batch, input_name, make_session
 
 QUANTIZABLE = ("Conv", "Gemm", "MatMul")
 QDQ_MIN_OPSET = 13  # per-channel DequantizeLinear (axis) and int32 bias need opset 13
@@ -267,16 +268,20 @@ def quantize_model(
     with tempfile.TemporaryDirectory(prefix="ecgshrink-quant-") as tmp:
         folder = Path(tmp)
         preprocessed = preprocess(model, folder)
-        name = input_name(make_session(fp32_bytes))
+        fp32_session = make_session(fp32_bytes)
+        name, batch = input_name(fp32_session), fixed_batch(fp32_session) or 32
         log(f"quantizing {source.name} ({config.calibrate_method}, {config.calib_samples} training records)")
-        reader = TrainingSplitReader(dataset, card.leads, config.calib_samples, config.seed, name)
-        int8 = quantize_graph(preprocessed, reader, config, folder)
+
+        def reader_for(chosen: QuantizationConfig) -> TrainingSplitReader:
+            return TrainingSplitReader(dataset, card.leads, chosen.calib_samples, chosen.seed, name, batch)
+
+        int8 = quantize_graph(preprocessed, reader_for(config), config, folder)
         measured, metrics = _measure(fp32_bytes, int8, dataset, card)
         fp32_pre = onnx.load(preprocessed)
         sens = sensitivity(fp32_pre, int8, dataset, card.leads) if report or max_auc_drop is not None else []
         if max_auc_drop is not None:
             int8, config, measured, metrics = _search_exclusions(
-                int8, preprocessed, dataset, card, config, folder, name, sens, measured, metrics, max_auc_drop
+                int8, preprocessed, dataset, card, config, folder, reader_for, sens, measured, metrics, max_auc_drop
             )
     return _finish(source, target, model, int8, card, dataset, config, measured, metrics, sens, max_auc_drop)
 
@@ -288,7 +293,7 @@ def _search_exclusions(
     card: ModelCard,
     config: QuantizationConfig,
     folder: Path,
-    name: str,
+    reader_for: Callable[[QuantizationConfig], TrainingSplitReader],
     sens: list[dict[str, Any]],
     measured: dict[str, Any],
     metrics: dict[str, Any],
@@ -302,8 +307,7 @@ def _search_exclusions(
         log(
             f"validation AUC drop {-measured['val']['delta_macro_auc']:.4f} > {max_drop}: keeping {len(excluded)} node(s) in float"
         )
-        reader = TrainingSplitReader(dataset, card.leads, trial.calib_samples, trial.seed, name)
-        int8 = quantize_graph(preprocessed, reader, trial, folder)
+        int8 = quantize_graph(preprocessed, reader_for(trial), trial, folder)
         measured, metrics = _measure(b"", int8, dataset, card, metrics["fp32"])
         config = trial
         count = len(sens) + 1 if count == len(sens) else min(count * 2, len(sens))

@@ -33,16 +33,10 @@ from runtime.card import has_card, read_card, write_card
 from runtime.errors import ModelError, UsageError
 from runtime.onnx_io import load_model, save_model
 from runtime.progress import log
-from runtime.session import make_session
+from runtime.session import fixed_batch, make_session
 
 HOLD_OUT = 0.2
 MIN_FOR_HOLD_OUT = 20
-
-
-def fixed_batch(session: Any) -> int | None:
-    """The input's batch size when the graph fixes it (e.g. exported with batch 1), else ``None``."""
-    first = session.get_inputs()[0].shape[0]
-    return first if isinstance(first, int) and first > 0 else None
 
 
 class ArrayReader:

@@ -51,6 +51,12 @@ def input_name(session: ort.InferenceSession) -> str:
     return INPUT_NAME if INPUT_NAME in names else names[0]
 
 
+def fixed_batch(session: ort.InferenceSession) -> int | None:
+    """The input's batch size when the graph fixes it (files exported with batch 1), else ``None``."""
+    first = session.get_inputs()[0].shape[0] if session.get_inputs()[0].shape else None
+    return first if isinstance(first, int) and first > 0 else None
+
+
 def predict(
     session: ort.InferenceSession,
     batches: Callable[[slice], np.ndarray],
@@ -60,6 +66,7 @@ def predict(
 ) -> np.ndarray:
     """Run ``batches(slice)`` through the session in chunks and stack one output."""
     name = input_name(session)
+    batch_size = fixed_batch(session) or batch_size
     outputs = [o.name for o in session.get_outputs()]
     wanted = output if output in outputs else outputs[0]
     parts = []
