@@ -36,6 +36,7 @@ MIN_OPSET = 13  # Clip with tensor bounds, Reshape with allowzero semantics we r
 MAX_LEADS = 15
 EPSILON = 1e-7
 PREFIX = "ecgshrink_"
+FOREIGN_ARCHITECTURE = "foreign"
 
 
 @dataclass(frozen=True)
@@ -268,7 +269,7 @@ def describe_model(source: Path, output: Path, description_options: dict[str, An
     card = ModelCard(
         classes=list(description.classes), fs=int(description.fs), leads=list(description.leads), window=description.window,
         thresholds=[0.5] * len(description.classes),
-        architecture={"name": "foreign", "parameters": parameter_count(model), "source_file": source.name,
+        architecture={"name": FOREIGN_ARCHITECTURE, "parameters": parameter_count(model), "source_file": source.name,
                       "wrapped": wrap_graph, **{k: v for k, v in asdict(description).items()
                                                 if k in ("layout", "units", "output_kind", "fixed_batch")}},
         lineage=lineage_step(source, "describe", {**asdict(description), "wrapped": wrap_graph}, None),

@@ -18,11 +18,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from compress.describe import FOREIGN_ARCHITECTURE
 from compress.kd import multilabel_kd_loss
 from compress.lineage import lineage_step
 from models.registry import count_parameters
+from runtime.card import has_card, read_card
 from runtime.errors import ModelError, UsageError
 from runtime.evaluate import check_compatible, resolve_dataset
+from runtime.onnx_io import load_model
 from runtime.progress import log
 from train.data import SplitArrays, load_split
 from train.export import module_from_onnx
@@ -141,6 +144,14 @@ def prune(
 ) -> dict[str, Any]:
     """Prune ``model_path`` and fine-tune it with the unpruned model as teacher; write ``output``."""
     source = Path(model_path)
+    model = load_model(source)
+    if has_card(model) and read_card(model, str(source)).architecture.get("name") == FOREIGN_ARCHITECTURE:
+        from compress.prune_foreign import prune_foreign
+
+        card = read_card(model, str(source))
+        dataset = resolve_dataset(card, data, str(source))
+        check_compatible(card, dataset, str(source))
+        return prune_foreign(model, source, card, dataset, output, config, fit_config, max_train)
     original, card = module_from_onnx(source)
     dataset = resolve_dataset(card, data, str(source))
     check_compatible(card, dataset, str(source))

@@ -140,3 +140,25 @@ def to_native(entry: Foreign, ecg_mv: np.ndarray) -> np.ndarray:
     if entry.name == "conv2d-height1":
         return np.ascontiguousarray(ecg_mv[:, :, None, :])
     return ecg_mv
+
+
+def graph_with_op_the_converter_lacks(path: Path) -> Path:
+    """Conv -> Shrink -> mean -> Gemm, built with onnx.helper: onnx2torch has no Shrink converter."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    weights = [numpy_helper.from_array(rng.normal(0, 0.1, shape).astype(np.float32), name)
+               for name, shape in (("w", (8, 12, 5)), ("b", (8,)), ("fc_w", (5, 8)), ("fc_b", (5,)))]  # fmt: skip
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[2, 2]),
+        helper.make_node("Shrink", ["c"], ["s"], lambd=0.1),
+        helper.make_node("ReduceMean", ["s"], ["m"], axes=[2], keepdims=0),
+        helper.make_node("Gemm", ["m", "fc_w", "fc_b"], ["y"], transB=1),
+    ]
+    graph = helper.make_graph(nodes, "shrink", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 12, 1000])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 5])], weights)  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path

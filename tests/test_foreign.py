@@ -135,3 +135,35 @@ def test_quantize_with_calibration_inputs_reports_agreement(corpus: dict[str, Pa
                     "-o", str(tmp_path / "w.onnx"))  # fmt: skip
     assert_one_line_error(wrong, "axis 1 has 2", code=2)
     assert not (tmp_path / "w.onnx").exists()
+
+
+def test_distill_and_prune_take_a_described_foreign_file(corpus: dict[str, Path], synth_cache, tmp_path: Path) -> None:
+    from runtime.graph_stats import parameter_count
+    from runtime.onnx_io import load_model
+
+    described = tmp_path / "keras.described.onnx"
+    assert run_cli("compress", "describe", str(corpus["keras-channels-last"]), "--fs", "100", "--classes",
+                   "NORM,MI,STTC,CD,HYP", "-o", str(described)).returncode == 0  # fmt: skip
+    common = ("--data", str(synth_cache.path), "--epochs", "1", "--threads", "1", "--max-train", "64")
+    student = run_cli("compress", "distill", "--teacher", str(described), "--arch", "sepresnet", "--width", "0.25",
+                      "-o", str(tmp_path / "student.onnx"), *common)  # fmt: skip
+    assert student.returncode == 0, student.stderr
+    pruned = run_cli("compress", "prune", str(described), "--pruning-ratio", "0.5", "--round-to", "4",
+                     "--finetune-epochs", "1", "-o", str(tmp_path / "pruned.onnx"), *common)  # fmt: skip
+    assert pruned.returncode == 0, pruned.stderr
+    assert parameter_count(load_model(tmp_path / "pruned.onnx")) < parameter_count(load_model(described))
+    classify = run_cli("runtime", "classify", str(REAL_RECORD), "--model", str(tmp_path / "pruned.onnx"))
+    assert classify.returncode == 0, classify.stderr
+
+
+def test_prune_names_the_op_the_converter_lacks(synth_cache, tmp_path: Path) -> None:
+    from tests.foreign_models import graph_with_op_the_converter_lacks
+
+    source = graph_with_op_the_converter_lacks(tmp_path / "shrink.onnx")
+    described = tmp_path / "shrink.described.onnx"
+    assert run_cli("compress", "describe", str(source), "--fs", "100", "--classes", "NORM,MI,STTC,CD,HYP",
+                   "-o", str(described)).returncode == 0  # fmt: skip
+    result = run_cli("compress", "prune", str(described), "--pruning-ratio", "0.5", "--data", str(synth_cache.path), "-o",
+                     str(tmp_path / "p.onnx"))  # fmt: skip
+    assert_one_line_error(result, "Shrink", "onnx2torch")
+    assert not (tmp_path / "p.onnx").exists()
