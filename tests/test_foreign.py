@@ -59,6 +59,9 @@ def test_every_command_takes_a_described_foreign_file(
     assert quantize.returncode == 0, quantize.stderr
     int8 = Path(quantize.stdout.strip().splitlines()[-1])
     assert int8.is_file()
+    from runtime.onnx_io import load_model
+
+    assert {node.domain for node in load_model(int8).graph.node} <= {"", "ai.onnx"}  # QDQ in standard domains
 
     data = ["--data", str(synth_cache.path)] if entry.ptbxl_like else []
     bench = run_cli("benchmark", "run", str(described), str(int8), *data, "--time-s", "0.1", "--warmup-s", "0",
