@@ -184,6 +184,8 @@ def _training_options(func):  # type: ignore[no-untyped-def]
         click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1)),
         click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True)),
         click.option("--patience", default=5, show_default=True, type=click.IntRange(min=1)),
+        click.option("--crop", default=0, show_default=True, type=click.IntRange(min=0),
+                     help="Train on random windows of this many samples (0: whole records)."),
         click.option("--seed", default=0, show_default=True, type=int),
         click.option("--threads", default=None, type=click.IntRange(min=1)),
         click.option("--max-train", default=None, type=click.IntRange(min=1), help="Seeded subsample of the training split."),
@@ -194,10 +196,11 @@ def _training_options(func):  # type: ignore[no-untyped-def]
     return func
 
 
-def _fit_config(epochs: int, batch_size: int, lr: float, patience: int, seed: int, threads: int | None):  # type: ignore[no-untyped-def]
+def _fit_config(epochs: int, batch_size: int, lr: float, patience: int, crop: int, seed: int, threads: int | None):  # type: ignore[no-untyped-def]
     from train.loop import FitConfig
 
-    return FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, threads=threads)
+    return FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, crop=crop, seed=seed,
+                     threads=threads)  # fmt: skip
 
 
 def _refuse_existing(output: Path, force: bool, *inputs: Path) -> None:
@@ -231,6 +234,7 @@ def distill(
     batch_size: int,
     lr: float,
     patience: int,
+    crop: int,
     seed: int,
     threads: int | None,
     max_train: int | None,
@@ -252,7 +256,7 @@ def distill(
     teacher_leads = read_card(teacher_model, str(teacher)).leads if has_card(teacher_model) else None
     chosen = parse_lead_list(leads) if leads else tuple(teacher_leads or ())
     spec = RunSpec(arch=arch, width=width, leads=chosen or tuple(), max_train=max_train)
-    summary = run_distill(teacher, spec, output, _fit_config(epochs, batch_size, lr, patience, seed, threads), kd,
+    summary = run_distill(teacher, spec, output, _fit_config(epochs, batch_size, lr, patience, crop, seed, threads), kd,
                           data=data, force=True)  # fmt: skip
     click.echo(json.dumps(summary, indent=2))
     click.echo(summary["model"])
@@ -280,6 +284,7 @@ def prune(
     batch_size: int,
     lr: float,
     patience: int,
+    crop: int,
     seed: int,
     threads: int | None,
     max_train: int | None,
@@ -293,7 +298,7 @@ def prune(
                          round_to=round_to, finetune_epochs=finetune_epochs)  # fmt: skip
     target = output or model.with_name(f"{model.stem}.pruned.onnx")
     _refuse_existing(target, force, model)
-    summary = run_prune(model, target, config, _fit_config(epochs, batch_size, lr, patience, seed, threads), data,
+    summary = run_prune(model, target, config, _fit_config(epochs, batch_size, lr, patience, crop, seed, threads), data,
                         force=True, max_train=max_train)  # fmt: skip
     click.echo(json.dumps(summary, indent=2))
     click.echo(summary["model"])

@@ -112,6 +112,9 @@ def _fit_options(func):  # type: ignore[no-untyped-def]
                      help="Epochs without validation-AUC gain before stopping."),
         click.option("--augment/--no-augment", default=False, show_default=True,
                      help="Random shift, amplitude scaling and noise."),
+        click.option("--crop", default=0, show_default=True, type=click.IntRange(min=0),
+                     help="Train on random windows of this many samples (0: whole records; validation and "
+                          "export always use whole records)."),
         click.option("--seed", default=0, show_default=True, type=int),
         click.option("--threads", default=None, type=click.IntRange(min=1), help="torch CPU threads."),
         click.option("--max-train", default=None, type=click.IntRange(min=1),
@@ -129,13 +132,14 @@ def _config(
     optimizer: str,
     patience: int,
     augment: bool,
+    crop: int,
     seed: int,
     threads: int | None,
 ):  # type: ignore[no-untyped-def]
     from train.loop import FitConfig
 
     return FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, patience=patience,
-                     augment=augment, seed=seed, threads=threads)  # fmt: skip
+                     augment=augment, crop=crop, seed=seed, threads=threads)  # fmt: skip
 
 
 @main.command()
@@ -154,6 +158,7 @@ def fit(
     optimizer: str,
     patience: int,
     augment: bool,
+    crop: int,
     seed: int,
     threads: int | None,
     max_train: int | None,
@@ -172,7 +177,7 @@ def fit(
     architecture(arch)
     spec = RunSpec(arch=arch, width=width, leads=parse_lead_list(leads) if leads else STANDARD_LEADS,
                    max_train=max_train)  # fmt: skip
-    config = _config(epochs, batch_size, lr, optimizer, patience, augment, seed, threads)
+    config = _config(epochs, batch_size, lr, optimizer, patience, augment, crop, seed, threads)
     summary = run_fit(data, spec, out, config, force=force, resume=resume)
     click.echo(json.dumps(summary, indent=2))
     click.echo(summary["model"])
@@ -226,6 +231,7 @@ def sweep(
     optimizer: str,
     patience: int,
     augment: bool,
+    crop: int,
     seed: int,
     threads: int | None,
     max_train: int | None,
@@ -246,7 +252,7 @@ def sweep(
         raise UsageError(f"--widths must be numbers separated by commas, got {widths!r}") from None
     if not values or min(values) <= 0:
         raise UsageError(f"--widths needs positive numbers, got {widths!r}")
-    config = _config(epochs, batch_size, lr, optimizer, patience, augment, seed, threads)
+    config = _config(epochs, batch_size, lr, optimizer, patience, augment, crop, seed, threads)
     rows = run_sweep(data, arch, values, out, config, max_train=max_train, force=force)
     for row in rows:
         click.echo(f"{row['arch']} w={row['width']:<5g} params {row['parameters']:>9,} MACs {row['macs']:>12,} "

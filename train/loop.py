@@ -25,7 +25,7 @@ from runtime.atomic import atomic_write_bytes, atomic_write_text
 from runtime.errors import ToolkitError, UsageError
 from runtime.metrics import macro_auc
 from runtime.progress import end_line, inline, log
-from train.data import SplitArrays, augment
+from train.data import SplitArrays, augment, random_crop
 
 CHECKPOINT = "checkpoint.pt"
 Resume = bool | Literal["auto"]  # "auto": continue a checkpoint of the same run, else start afresh
@@ -46,6 +46,7 @@ class FitConfig:
     weight_decay: float = 1e-2
     patience: int = 5
     augment: bool = False
+    crop: int = 0  # train on random windows of this many samples (0: whole records); validation sees whole records
     seed: int = 0
     threads: int | None = None
     device: str = "auto"
@@ -57,6 +58,8 @@ class FitConfig:
             raise UsageError("--epochs, --batch-size and --patience must be at least 1")
         if not self.lr > 0:
             raise UsageError(f"--lr must be positive, got {self.lr}")
+        if self.crop < 0:
+            raise UsageError(f"--crop must be 0 (whole records) or a number of samples, got {self.crop}")
 
 
 class Normalized(nn.Module):
@@ -232,6 +235,8 @@ def fit(
                 cluster.rank :: cluster.world
             ]
             x = train.millivolts(rows)
+            if config.crop:
+                x = random_crop(x, config.crop, generator)
             if config.augment:
                 x = augment(x, generator)
             y = labels_all[rows]
