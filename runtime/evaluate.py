@@ -79,7 +79,7 @@ def resolve_dataset(card: ModelCard | None, data: str | Path | None, source: str
                 continue
             return dataset
     described = card.dataset.get("source") or " ".join(
-        str(card.dataset[key]) for key in ("name", "version") if card.dataset.get(key)
+        str(card.dataset[key]) for key in ("name", "version") if card.dataset.get(key) not in (None, "", "unknown")
     )
     hint = " (PhysioNet's PTB-XL folder, or its 'train prepare' cache)" if card.dataset.get("name") == "ptb-xl" else ""
     raise UsageError(
