@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import f1_score, roc_auc_score
+from sklearn.metrics import f1_score, precision_recall_curve, roc_auc_score
 
 
 def per_class_auc(labels: np.ndarray, scores: np.ndarray) -> list[float | None]:
@@ -32,16 +32,23 @@ def macro_auc(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 def best_f1_thresholds(labels: np.ndarray, scores: np.ndarray) -> list[float]:
-    """Per-class threshold that maximizes F1 on this split (chosen on validation, used everywhere)."""
+    """Per-class threshold that maximizes F1 on this split (chosen on validation, used everywhere).
+
+    Exact over every distinct score (one sorted pass per class via ``precision_recall_curve``);
+    a class without positives or negatives keeps 0.5.
+    """
     thresholds = []
     for k in range(labels.shape[1]):
-        candidates = np.unique(np.quantile(scores[:, k], np.linspace(0.01, 0.99, 99)))
-        best, best_t = -1.0, 0.5
-        for t in candidates:
-            f1 = f1_score(labels[:, k], scores[:, k] >= t, zero_division=0)
-            if f1 > best:
-                best, best_t = f1, float(t)
-        thresholds.append(round(best_t, 6))
+        column = labels[:, k]
+        if column.min() == column.max():
+            thresholds.append(0.5)
+            continue
+        precision, recall, cuts = precision_recall_curve(column, scores[:, k])
+        precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
+        f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(precision),
+                       where=(precision + recall) > 0)  # fmt: skip
+        # floor to 6 decimals: rounding up could exclude the record the threshold was cut at
+        thresholds.append(float(np.floor(cuts[int(np.argmax(f1))] * 1e6) / 1e6))
     return thresholds
 
 

@@ -226,3 +226,39 @@ def test_fuzz_cli_int_lists(text: str) -> None:
     except ToolkitError:
         return
     assert all(v >= 1 for v in values)
+
+
+def test_artifacts_honour_the_umask(tmp_path: Path) -> None:
+    import os
+
+    from runtime.atomic import atomic_directory, atomic_write_bytes
+
+    previous = os.umask(0o022)
+    try:
+        written = atomic_write_bytes(tmp_path / "model.onnx", b"x")
+        with atomic_directory(tmp_path / "cache") as folder:
+            (folder / "f").write_bytes(b"y")
+    finally:
+        os.umask(previous)
+    assert written.stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o755
+
+
+def test_max_f1_thresholds_are_exact_and_fast() -> None:
+    import time
+
+    import numpy as np
+    from sklearn.metrics import f1_score
+
+    from runtime.metrics import best_f1_thresholds
+
+    rng = np.random.default_rng(0)
+    labels = (rng.random((2146, 5)) < 0.3).astype(int)
+    scores = np.clip(labels * 0.3 + rng.random((2146, 5)) * 0.8, 0, 1)
+    started = time.perf_counter()
+    thresholds = best_f1_thresholds(labels, scores)
+    assert time.perf_counter() - started < 0.5
+    for k in range(5):
+        best = max(f1_score(labels[:, k], scores[:, k] >= cut) for cut in np.unique(scores[:, k])[::3])
+        assert f1_score(labels[:, k], scores[:, k] >= thresholds[k]) >= best - 1e-12
+    assert best_f1_thresholds(np.zeros((4, 1), dtype=int), np.ones((4, 1))) == [0.5]
