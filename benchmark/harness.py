@@ -124,6 +124,7 @@ def benchmark_model(
         base["note"] = NO_AUC_NOTE if card is None else f"no test data found for the card's dataset: {NO_AUC_NOTE}"
         log(f"{path.name}: {base['note']}")
     inputs = model_inputs(model, card, dataset, max(config.latency_records, max(config.batches)), config.split)
+    base["timed_on"] = f"{config.split} records" if card is not None and dataset is not None else "seeded noise"
     fixed = fixed_batch(make_session(path))
     rows = []
     for provider in config.providers:

@@ -11,6 +11,7 @@ until the validation drop is within bounds.
 from __future__ import annotations
 
 import copy
+import io
 import math
 import tempfile
 from collections.abc import Callable
@@ -123,13 +124,20 @@ def preprocess(model: onnx.ModelProto, folder: Path) -> Path:
     import os
 
     # onnxruntime's pre-processing writes temporary files into the working directory
+    # and prints its own tracebacks on stderr: the user sees our one line instead
     previous = os.getcwd()
     os.chdir(folder)
+    chatter = io.StringIO()
     try:
-        with contextlib.suppress(Exception):
-            quant_pre_process(str(source), str(target), skip_symbolic_shape=False)
-            return target
-        quant_pre_process(str(source), str(target), skip_symbolic_shape=True)
+        with contextlib.redirect_stderr(chatter), contextlib.redirect_stdout(chatter):
+            with contextlib.suppress(Exception):
+                quant_pre_process(str(source), str(target), skip_symbolic_shape=False)
+                return target
+            try:
+                quant_pre_process(str(source), str(target), skip_symbolic_shape=True)
+            except Exception as exc:
+                raise ModelError(f"onnxruntime's quantization pre-processing failed ({' '.join(str(exc).split())[:160]}); "
+                                 "check that the declared input shape matches the graph") from None  # fmt: skip
     finally:
         os.chdir(previous)
     return target

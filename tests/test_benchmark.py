@@ -48,6 +48,7 @@ def test_rows_have_sane_fields(results: Path) -> None:
         ):
             assert key in row, key
         assert row["p50_ms"] > 0 and row["macs"] > 0 and 0 <= row["macro_auc"] <= 1
+        assert row["timed_on"] == "test records"
         assert row["macro_auc_low"] <= row["macro_auc"] + 1e-9 <= row["macro_auc_high"] + 2e-9
     int8 = next(r for r in rows if r["precision"] == "int8")
     assert int8["x_smaller"] > 1.0 and "delta_auc" in int8
