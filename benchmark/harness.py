@@ -107,6 +107,7 @@ def benchmark_model(
         "model": str(path), "name": label, "id": sha256_file(path),
         "architecture": card.architecture.get("name") if card else None, "precision": precision,
         "bytes": path.stat().st_size, "parameters": stats["parameters"], "macs": stats["macs"],
+        "macs_uncounted_nodes": stats["macs_uncounted_nodes"],
         "leads": len(card.leads) if card else None,
     }  # fmt: skip
     curves = None

@@ -70,6 +70,7 @@ def test_every_command_takes_a_described_foreign_file(
     rows = json.loads((tmp_path / "b.json").read_text())["rows"]
     assert len(rows) == 2 and all(row["p50_ms"] > 0 for row in rows)
     assert all((row.get("macro_auc") is not None) == entry.ptbxl_like for row in rows)
+    assert (rows[0]["macs_uncounted_nodes"] > 0) == (entry.name == "lstm")  # an LSTM's MACs are not modelled
     assert _fingerprint(original) == before
 
 
