@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.atomic import atomic_write_bytes, atomic_write_text
+from runtime.card import read_card
 from runtime.graph_stats import graph_summary
 from runtime.onnx_io import load_model
 from train.fit import RunSpec, run_fit
@@ -41,7 +42,7 @@ def run_sweep(
         else:
             summary = run_fit(data, RunSpec(arch, width, max_train=max_train), run_dir, config, force=True)
         model = load_model(summary["model"])
-        stats = graph_summary(model, [1, len(summary["leads"]), 1000])
+        stats = graph_summary(model, [1, len(summary["leads"]), read_card(model, summary["model"]).window])
         rows.append({
             "arch": arch, "width": width, "parameters": stats["parameters"], "macs": stats["macs"],
             "bytes": Path(summary["model"]).stat().st_size, "val_macro_auc": round(summary["val_macro_auc"], 4),
