@@ -20,7 +20,7 @@ MAX_HEADER_BYTES = 1 << 20
 MAX_SIGNALS = 64
 DEFAULT_MAX_SAMPLES = 1000 * 60 * 60 * 2  # two hours at 1 kHz per signal
 WFDB_MISSING = -32768
-_SIGNAL_FORMAT = re.compile(r"^(\d+)(?:x\d+)?(?::\d+)?(?:\+(\d+))?$")
+_SIGNAL_FORMAT = re.compile(r"^(\d+)(?:x(\d+))?(?::(\d+))?(?:\+(\d+))?$")
 _GAIN = re.compile(r"^([-+0-9.eE]+)(?:\(([-+0-9]+)\))?(?:/(\S+))?$")
 
 
@@ -100,6 +100,12 @@ def _signal_line(header: Path, line: str) -> SignalSpec:
     match = _SIGNAL_FORMAT.match(parts[1])
     if match is None:
         raise DataError(f"{header}: signal format {parts[1]!r} not understood")
+    if match.group(2) and int(match.group(2)) != 1:
+        raise DataError(f"{header}: signal format {parts[1]!r} stores {match.group(2)} samples per frame (a multi-rate "
+                        "record); not supported: convert it to one rate first (wfdb.rdrecord(..., smooth_frames=True))")  # fmt: skip
+    if match.group(3) and int(match.group(3)) != 0:
+        raise DataError(f"{header}: signal format {parts[1]!r} has skew {match.group(3)}; not supported: "
+                        "rewrite the record without skew (wfdb.wrsamp)")  # fmt: skip
     gain, baseline, units = 200.0, 0, "mV"
     if len(parts) > 2:
         gain_match = _GAIN.match(parts[2])
@@ -117,7 +123,7 @@ def _signal_line(header: Path, line: str) -> SignalSpec:
     file_name = parts[0]
     if Path(file_name).name != file_name or file_name in ("", ".", ".."):
         raise DataError(f"{header}: signal file {file_name!r} must be a plain file name next to the header")
-    return SignalSpec(file_name, int(match.group(1)), int(match.group(2) or 0), gain, baseline, units, name)
+    return SignalSpec(file_name, int(match.group(1)), int(match.group(4) or 0), gain, baseline, units, name)
 
 
 def read_digital(header_path: str | Path, header: Header) -> np.ndarray:

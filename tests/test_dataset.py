@@ -155,6 +155,13 @@ def _bad_dataset(tmp_path: Path, damage: str) -> Path:
         signal = np.zeros((12, 1000), np.int16)
         signal[3, 10] = -32768
         write_record(first.parent, first.name, signal, 100, PTBXL_LEAD_NAMES)
+    elif damage in ("frames", "skew"):
+        header = first.with_suffix(".hea")
+        lines = header.read_text().splitlines()
+        fields = lines[1].split()
+        fields[1] = fields[1].replace("16", "16x2" if damage == "frames" else "16:3", 1)
+        lines[1] = " ".join(fields)
+        header.write_text("\n".join(lines) + "\n")
     elif damage == "column":
         csv_path = root / "ptbxl_database.csv"
         csv_path.write_text(csv_path.read_text().replace("strat_fold", "fold_x", 1))
@@ -185,6 +192,8 @@ def _bad_dataset(tmp_path: Path, damage: str) -> Path:
         ("gain", "gain"),
         ("traversal", "outside the dataset folder"),
         ("scp_code", "scp_codes"),
+        ("frames", "samples per frame"),
+        ("skew", "skew 3"),
     ],
 )
 def test_bad_input_is_one_clear_line(tmp_path: Path, damage: str, fragment: str) -> None:
