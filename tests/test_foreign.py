@@ -158,6 +158,9 @@ def test_distill_and_prune_take_a_described_foreign_file(corpus: dict[str, Path]
     assert parameter_count(load_model(tmp_path / "pruned.onnx")) < parameter_count(load_model(described))
     classify = run_cli("runtime", "classify", str(REAL_RECORD), "--model", str(tmp_path / "pruned.onnx"))
     assert classify.returncode == 0, classify.stderr
+    monitor = run_cli("runtime", "monitor", str(REAL_RECORD), "--model", str(described), "--json", no_torch=True)
+    assert monitor.returncode == 0, monitor.stderr
+    assert json.loads(monitor.stdout.strip().splitlines()[-1])["summary"]
 
 
 def test_prune_names_the_op_the_converter_lacks(synth_cache, tmp_path: Path) -> None:
