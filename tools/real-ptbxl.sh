@@ -24,7 +24,7 @@ fit() {  # fit OUT ARGS...: resume when a checkpoint of the same run exists
   [ -f "$out/run.json" ] && return 0
   if [ -f "$out/checkpoint.pt" ]; then "$BIN/train" fit "$@" --out "$out" --resume; else "$BIN/train" fit "$@" --out "$out"; fi
 }
-fit "$WORK/extra/seed-student" --data "$WORK/cache" --arch seed-student --epochs 10
+fit "$WORK/extra/seed-student" --data "$WORK/cache" --arch seed-student --crop 250 --epochs 20 --patience 7
 
 # 4. The synthetic default's model, scored on the real test fold (sim-to-real)
 [ -f "$WORK/synth/ptbxl_database.csv" ] || "$BIN/train" synth --out "$WORK/synth" --records 20000 --seed 0
