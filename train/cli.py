@@ -274,7 +274,7 @@ def sweep(
     show_default=True,
     type=click.Choice(list(STUDY_PRESETS)),
     help="quick: fits 10 minutes on 2 cores; full: the seed's full-size networks (hours); real: real PTB-XL "
-    "via --data (about 1.5 h); tiny: smoke test.",
+    "via --data (under an hour); tiny: smoke test.",
 )
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--threads", default=None, type=click.IntRange(min=1))
