@@ -75,10 +75,9 @@ def _latency_inputs(inputs: np.ndarray, batch: int) -> list[np.ndarray]:
 def display_labels(paths: list[Path]) -> dict[Path, str]:
     """A label per file that is unique in one table: the file name without ``.onnx``, prefixed with
     its folder where names repeat (``teacher/model``), numbered as a last resort."""
-    labels = {path: path.name.removesuffix(".onnx") for path in paths}
-    for path in paths:
-        if sum(label == labels[path] for label in labels.values()) > 1:
-            labels[path] = f"{path.parent.name}/{labels[path]}"
+    names = {path: path.name.removesuffix(".onnx") for path in paths}
+    repeated = {name for name in names.values() if list(names.values()).count(name) > 1}
+    labels = {path: f"{path.parent.name}/{name}" if name in repeated else name for path, name in names.items()}
     seen: dict[str, int] = {}
     for path in paths:
         label = labels[path]

@@ -206,11 +206,14 @@ def test_labels_are_unique_in_a_table() -> None:
     from benchmark.harness import display_labels
 
     paths = [Path("a/teacher/model.onnx"), Path("a/student/model.onnx"), Path("a/student/model.int8.onnx"),
-             Path("b/teacher/model.onnx"), Path("x/kd.onnx")]  # fmt: skip
+             Path("b/teacher/model.onnx"), Path("x/kd.onnx"), Path("a/lead/model.onnx"),
+             Path("a/teacher/model.int8.onnx")]  # fmt: skip
     labels = display_labels(paths)
     assert len(set(labels.values())) == len(paths)
     assert labels[Path("a/student/model.onnx")] == "student/model" and labels[Path("x/kd.onnx")] == "kd"
-    assert labels[Path("a/student/model.int8.onnx")] == "model.int8"
+    assert labels[Path("a/lead/model.onnx")] == "lead/model"  # every repeat is prefixed, the last one too
+    assert labels[Path("a/student/model.int8.onnx")] == "student/model.int8"
+    assert labels[Path("b/teacher/model.onnx")] == "teacher/model#2"
 
 
 def test_compare_matches_same_named_files_by_identity(results: Path, tmp_path: Path) -> None:

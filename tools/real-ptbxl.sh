@@ -44,3 +44,15 @@ S=$WORK/real-study/models
   --data "$WORK/cache" --baseline "$S/teacher/model.onnx" --time-s 5 --bootstrap 1000 \
   -o "$WORK/real-table.json" --csv "$WORK/real-table.csv" --markdown "$WORK/real-table.md" --plots "$WORK/real-plots"
 # (KD vs the same student alone, with its paired bootstrap interval: real-study/report.md)
+
+# 6. Publish the models a user starts from into runtime/pretrained (cards carry the fold-10 row above).
+#    Which student ships was chosen on the validation fold (see docs/real-ptbxl.md).
+publish() {  # publish SOURCE NAME
+  "$BIN/compress" publish "$1" --benchmark "$WORK/real-table.json" -o "runtime/pretrained/$2.onnx" --force
+}
+publish "$S/teacher/model.onnx" ptbxl-teacher
+publish "$S/teacher/model.int8.onnx" ptbxl-teacher.int8
+publish "$S/student-kd.onnx" ptbxl-student
+publish "$S/student-kd.int8.onnx" ptbxl-student.int8
+publish "$S/student-kd-pruned.int8.onnx" ptbxl-tiny.int8
+publish "$S/lead-II-alone/model.onnx" ptbxl-lead-II
