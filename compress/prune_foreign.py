@@ -10,6 +10,9 @@ converter lacks an op, the refusal names it.  The output follows our contract (`
 from __future__ import annotations
 
 import copy
+import sys
+import types
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -48,9 +51,35 @@ class LogitsOf(nn.Module):
         return outputs[self.index] if isinstance(outputs, tuple | list) else outputs
 
 
+def _converter() -> Callable[[onnx.ModelProto], nn.Module]:
+    """onnx2torch's ``convert``.
+
+    onnx2torch imports torchvision at import time, for its NMS and RoIAlign converters only.
+    Where the installed torchvision does not match torch (PyPI's CUDA-built torchvision beside a
+    CPU torch fails with "operator torchvision::nms does not exist"), stand-ins let the converter
+    import, and those two ops are refused if a graph ever uses them (no ECG network does).
+    """
+    try:
+        import torchvision  # noqa: F401
+    except Exception:
+        for name in [key for key in sys.modules if key == "torchvision" or key.startswith("torchvision.")]:
+            del sys.modules[name]
+
+        def unavailable(*args: Any, **kwargs: Any) -> Any:
+            raise ModelError("this graph uses NMS or RoIAlign, which need a torchvision that matches torch")
+
+        package, ops = types.ModuleType("torchvision"), types.ModuleType("torchvision.ops")
+        ops.nms = ops.roi_align = ops.box_convert = unavailable  # type: ignore[attr-defined]
+        package.ops = ops  # type: ignore[attr-defined]
+        sys.modules["torchvision"], sys.modules["torchvision.ops"] = package, ops
+    from onnx2torch import convert
+
+    return convert  # type: ignore[no-any-return]
+
+
 def torch_module(model: onnx.ModelProto, source: str) -> LogitsOf:
     """The ONNX graph as a torch module returning logits; refuses in one line naming a missing op."""
-    from onnx2torch import convert
+    convert = _converter()
 
     names = [o.name for o in model.graph.output]
     if LOGITS not in names:
