@@ -49,7 +49,8 @@ def main() -> None:
 @click.option(
     "--calib-samples", default=None, type=click.IntRange(min=1), help="Training records for calibration [512]."
 )
-@click.option("--calibrate-method", default=None, type=click.Choice(["minmax", "entropy", "percentile"]))
+@click.option("--calibrate-method", default=None, type=click.Choice(["minmax", "entropy", "percentile"]),
+              help="Activation ranges from calibration [percentile].")  # fmt: skip
 @click.option(
     "--per-channel/--per-tensor", default=None, help="Weight scales per output channel (preset default: per-channel)."
 )

@@ -10,6 +10,7 @@ until the validation drop is within bounds.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import math
@@ -55,6 +56,12 @@ def default_output(model_path: Path) -> Path:
     return model_path.with_name(f"{model_path.stem}.int8.onnx")
 
 
+def even_batch(count: int, batch: int) -> int:
+    """The largest batch size <= ``batch`` that divides ``count``: onnxruntime's histogram
+    calibrators (percentile, entropy) fail on a last batch shorter than the others."""
+    return max(size for size in range(1, max(1, min(batch, count)) + 1) if count % size == 0)
+
+
 class TrainingSplitReader:
     """onnxruntime ``CalibrationDataReader`` over a seeded sample of the training split."""
 
@@ -62,7 +69,7 @@ class TrainingSplitReader:
                  batch: int = 32) -> None:  # fmt: skip
         self.indices, self.load = split_inputs(dataset, "train", leads, limit=samples, seed=seed)
         self.name = name
-        self.batch = batch
+        self.batch = batch if batch == 1 else even_batch(len(self.indices), batch)
         self.position = 0
         self.progress = Progress(len(self.indices), "calibrating")
 
@@ -120,7 +127,6 @@ def preprocess(model: onnx.ModelProto, folder: Path) -> Path:
     stripped = upgrade_opset(copy.deepcopy(model), QDQ_MIN_OPSET)
     del stripped.metadata_props[:]
     onnx.save(stripped, source)
-    import contextlib
     import os
 
     # onnxruntime's pre-processing writes temporary files into the working directory
@@ -174,13 +180,14 @@ def quantize_graph(preprocessed: Path, reader: Any, config: QuantizationConfig, 
     QuantFormat, quantize_static = quantization.QuantFormat, quantization.quantize_static
 
     target = folder / f"int8-{len(config.nodes_to_exclude)}.onnx"
-    quantize_static(
-        str(preprocessed), str(target), reader, quant_format=QuantFormat.QDQ, per_channel=config.per_channel,
-        reduce_range=config.reduce_range, activation_type=_quant_type(config.activations),
-        weight_type=_quant_type(config.weights), nodes_to_exclude=list(config.nodes_to_exclude) or None,
-        calibrate_method=_method(config.calibrate_method), op_types_to_quantize=list(QUANTIZABLE),
-        extra_options={"ActivationSymmetric": config.activations == "int8", "WeightSymmetric": True},
-    )  # fmt: skip
+    with contextlib.redirect_stdout(io.StringIO()):  # the histogram calibrators print progress on stdout
+        quantize_static(
+            str(preprocessed), str(target), reader, quant_format=QuantFormat.QDQ, per_channel=config.per_channel,
+            reduce_range=config.reduce_range, activation_type=_quant_type(config.activations),
+            weight_type=_quant_type(config.weights), nodes_to_exclude=list(config.nodes_to_exclude) or None,
+            calibrate_method=_method(config.calibrate_method), op_types_to_quantize=list(QUANTIZABLE),
+            extra_options={"ActivationSymmetric": config.activations == "int8", "WeightSymmetric": True},
+        )  # fmt: skip
     return clean_for_runtimes(onnx.load(target))
 
 

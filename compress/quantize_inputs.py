@@ -26,6 +26,7 @@ from compress.quantize import (
     NothingToQuantize,
     QuantizeResult,
     compact_names,
+    even_batch,
     preprocess,
     quantize_graph,
 )
@@ -43,7 +44,8 @@ class ArrayReader:
     """onnxruntime ``CalibrationDataReader`` over an in-memory array of model inputs."""
 
     def __init__(self, inputs: np.ndarray, name: str, batch: int = 32) -> None:
-        self.inputs, self.name, self.batch, self.position = inputs, name, batch, 0
+        self.inputs, self.name, self.position = inputs, name, 0
+        self.batch = batch if batch == 1 else even_batch(len(inputs), batch)
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         if self.position >= len(self.inputs):

@@ -32,7 +32,7 @@ fit "$WORK/extra/seed-student" --data "$WORK/cache" --arch seed-student --crop 2
 fit "$WORK/extra/synthetic-sepresnet" --data "$WORK/synth-cache" --arch sepresnet --width 1 --epochs 8
 S=$WORK/real-study/models
 [ -f "$WORK/extra/seed-student/model.int8.onnx" ] || \
-  "$BIN/compress" quantize "$WORK/extra/seed-student/model.onnx" --data "$WORK/cache" --calibrate-method percentile
+  "$BIN/compress" quantize "$WORK/extra/seed-student/model.onnx" --data "$WORK/cache"
 
 # 5. One table on fold 10 (choices were made on fold 9 only)
 "$BIN/benchmark" run "$S/teacher/model.onnx" "$S/teacher/model.int8.onnx" \

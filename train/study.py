@@ -46,7 +46,6 @@ class StudyPreset:
     bootstrap: int
     max_train: int | None = None
     crop: int = 0  # training windows (samples) for every training of the study; 0: whole records
-    calibrate_method: str = "minmax"  # int8 calibration (chosen on the validation fold)
 
 
 PRESETS: dict[str, StudyPreset] = {
@@ -63,12 +62,10 @@ PRESETS: dict[str, StudyPreset] = {
     # real PTB-XL (pass --data): a 0.95M-parameter teacher and a 66K-parameter student trained on
     # random 2.5 s windows (the PTB-XL benchmark's crops: whole-record training overfits the teacher
     # after 5 epochs), under an hour on 2 cores; every training resumes after an interruption.
-    # Percentile calibration: a smaller validation-AUC drop than minmax for all four models there.
     "real": StudyPreset("real", records=0, teacher_arch="sepresnet", teacher_width=2.0, teacher_epochs=40,
                         student_arch="sepresnet", student_width=0.5, student_epochs=40,
                         sweep_widths=(0.25, 0.5, 1.0), pruning_ratio=0.5, finetune_epochs=10, single_lead="II",
-                        calib_samples=512, bench_time_s=5.0, bench_warmup_s=1.0, bootstrap=1000, crop=250,
-                        calibrate_method="percentile"),
+                        calib_samples=512, bench_time_s=5.0, bench_warmup_s=1.0, bootstrap=1000, crop=250),
     # the test suite's smoke path
     "tiny": StudyPreset("tiny", records=260, teacher_arch="sepresnet", teacher_width=0.5, teacher_epochs=1,
                         student_arch="sepresnet", student_width=0.25, student_epochs=1, sweep_widths=(0.25,),
@@ -196,9 +193,7 @@ def run_study(
               [manifest, paths["teacher"]], [paths["lead-kd"]],
               lambda: distill(paths["teacher"], lead_spec, paths["lead-kd"], fit_config(preset.student_epochs), kd,
                               data=dataset_path, force=True, resume="auto"))  # fmt: skip
-    quant = quant_preset("auto").with_changes(
-        calib_samples=preset.calib_samples, seed=seed, calibrate_method=preset.calibrate_method
-    )
+    quant = quant_preset("auto").with_changes(calib_samples=preset.calib_samples, seed=seed)
     for name in ("teacher", "student-alone", "student-kd", "student-kd-pruned"):
         source = paths[name]
         target = (
