@@ -255,6 +255,18 @@ def _measure(
     return measured, {"fp32": fp32_metrics, "int8": int8_metrics}
 
 
+def load_quantizable(source: Path, target: Path) -> onnx.ModelProto:
+    """Load ``source`` for quantization: refuses writing over it, an int8 file, a graph with nothing to quantize."""
+    if target.resolve() == source.resolve():
+        raise UsageError(f"-o {target} is the input file; quantize never overwrites its input")
+    model = load_model(source)
+    if any(node.op_type in QUANTIZED_MARKERS for node in model.graph.node):
+        raise ModelError(f"{source} is already quantized (it has Q/DQ or integer ops); quantize its float parent")
+    if not any(node.op_type in QUANTIZABLE for node in model.graph.node):
+        raise NothingToQuantize(f"{source} has no Conv, Gemm or MatMul to quantize; nothing written")
+    return model
+
+
 def quantize_model(
     model_path: str | Path,
     output: str | Path | None = None,
@@ -267,13 +279,7 @@ def quantize_model(
     source = Path(model_path)
     config = config or preset("auto")
     target = Path(output) if output is not None else default_output(source)
-    if target.resolve() == source.resolve():
-        raise UsageError(f"-o {target} is the input file; quantize never overwrites its input")
-    model = load_model(source)
-    if any(node.op_type in QUANTIZED_MARKERS for node in model.graph.node):
-        raise ModelError(f"{source} is already quantized (it has Q/DQ or integer ops); quantize its float parent")
-    if not any(node.op_type in QUANTIZABLE for node in model.graph.node):
-        raise NothingToQuantize(f"{source} has no Conv, Gemm or MatMul to quantize; nothing written")
+    model = load_quantizable(source, target)
     card = read_card(model, str(source)) if has_card(model) else None
     dataset = resolve_dataset(card, data, str(source))
     if card is None:

@@ -21,18 +21,16 @@ import onnx
 from compress.lineage import lineage_step
 from compress.quant_config import QuantizationConfig
 from compress.quantize import (
-    QUANTIZABLE,
-    QUANTIZED_MARKERS,
-    NothingToQuantize,
     QuantizeResult,
     compact_names,
     even_batch,
+    load_quantizable,
     preprocess,
     quantize_graph,
 )
 from runtime.card import has_card, read_card, write_card
-from runtime.errors import ModelError, UsageError
-from runtime.onnx_io import load_model, save_model
+from runtime.errors import UsageError
+from runtime.onnx_io import save_model
 from runtime.progress import log
 from runtime.session import fixed_batch, make_session
 
@@ -115,13 +113,7 @@ def agreement(fp32: list[np.ndarray], int8: list[np.ndarray], names: list[str]) 
 
 def quantize_with_inputs(source: Path, target: Path, calibration: Path, config: QuantizationConfig) -> QuantizeResult:
     """Quantize ``source`` calibrated on the arrays in ``calibration``; measure fp32-vs-int8 agreement."""
-    if target.resolve() == source.resolve():
-        raise UsageError(f"-o {target} is the input file; quantize never overwrites its input")
-    model = load_model(source)
-    if any(node.op_type in QUANTIZED_MARKERS for node in model.graph.node):
-        raise ModelError(f"{source} is already quantized (it has Q/DQ or integer ops); quantize its float parent")
-    if not any(node.op_type in QUANTIZABLE for node in model.graph.node):
-        raise NothingToQuantize(f"{source} has no Conv, Gemm or MatMul to quantize; nothing written")
+    model = load_quantizable(source, target)
     fp32_bytes = model.SerializeToString()
     fp32_session = make_session(fp32_bytes)
     inputs = load_inputs(calibration, fp32_session)

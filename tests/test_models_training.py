@@ -170,3 +170,18 @@ def test_fit_with_crops_validates_on_whole_records(synth_cache, tmp_path: Path) 
                       FitConfig(epochs=1, seed=0, threads=1, crop=250))  # fmt: skip
     card = read_card(load_model(summary["model"]))
     assert card.window == synth_cache.samples and card.training["config"]["crop"] == 250
+
+
+def test_study_trainings_resume_their_own_checkpoint(synth_cache, tmp_path: Path) -> None:
+    from train.fit import RunSpec, run_fit
+    from train.loop import FitConfig
+
+    run = tmp_path / "run"
+    config = FitConfig(epochs=2, seed=0, threads=1)
+    first = run_fit(synth_cache.path, RunSpec("sepresnet", 0.25), run, config)
+    (run / "run.json").unlink()  # as if the process died after its last checkpoint
+    resumed = run_fit(synth_cache.path, RunSpec("sepresnet", 0.25), run, config, force=True, resume="auto")
+    assert resumed["training"]["epochs_run"] == 2 and resumed["val_macro_auc"] == first["val_macro_auc"]
+    other = run_fit(synth_cache.path, RunSpec("sepresnet", 0.25), run, FitConfig(epochs=1, seed=1, threads=1),
+                    force=True, resume="auto")  # another run's checkpoint: start afresh  # fmt: skip
+    assert other["training"]["epochs_run"] == 1

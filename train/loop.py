@@ -198,6 +198,8 @@ def fit(
         optimizer = torch.optim.Adadelta(parameters, lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
     checkpoint_path = run_dir / CHECKPOINT
+    for stale in run_dir.glob(".*.tmp"):  # temp files of a run killed mid-write (never read as results)
+        stale.unlink(missing_ok=True)
     start_epoch, best_auc, best_epoch, bad_epochs = 0, -math.inf, -1, 0
     best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     history: list[dict[str, Any]] = []
