@@ -3,7 +3,8 @@
 The copy has the same graph and weights; its card gains ``metrics.benchmark`` (the row that
 ``benchmark run`` measured for the original file: test-split macro and per-class AUC with the
 bootstrap interval, Fmax, bytes, latency, the machine) and a licence line, and loses the local
-paths of the training machine (a stranger's machine has no ``/root/work/cache``).  Torch-free.
+paths of the training machine (a stranger's machine has no ``/root/work/cache``; lineage keeps
+each parent's file name and sha256).  Torch-free.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def publish(source: Path, output: Path, benchmark: dict[str, Any], licence: str)
         "machine": {key: environment.get(key) for key in ("cpu", "cores", "onnxruntime", "os") if key in environment},
     }
     card.dataset = {key: value for key, value in card.dataset.items() if key not in LOCAL_DATASET_KEYS}
+    card.lineage = [{**step, "parent_file": Path(str(step.get("parent_file", ""))).name} for step in card.lineage]
     card.dataset["licence"] = licence
     save_model(write_card(model, card), output)
     return card.metrics["benchmark"]

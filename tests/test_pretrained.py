@@ -34,6 +34,7 @@ def test_shipped_cards_carry_measured_figures_and_no_local_paths(shipped) -> Non
     assert benchmark["macro_auc_low"] <= benchmark["macro_auc"] <= benchmark["macro_auc_high"]
     assert card.dataset["name"] == "ptb-xl" and "CC BY 4.0" in card.dataset["licence"]
     assert not {"cache", "source", "path"} & set(card.dataset)
+    assert all("/" not in step["parent_file"] for step in card.lineage)
     assert card.lineage or card.training  # trained here, or made from a trained parent
 
 
