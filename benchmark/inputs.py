@@ -13,6 +13,7 @@ from runtime.card import ModelCard
 from runtime.dataset.cache import PreparedDataset
 from runtime.errors import ModelError, ToolkitError
 from runtime.evaluate import resolve_dataset, split_inputs
+from runtime.onnx_io import graph_inputs, tensor_dims
 
 NOISE_MV = 0.3
 
@@ -24,10 +25,8 @@ def declared_shape(model: onnx.ModelProto, card: ModelCard | None) -> list[int]:
     """
     if card is not None:
         return [1, len(card.leads), card.window]
-    initializers = {t.name for t in model.graph.initializer}
-    first = next(value for value in model.graph.input if value.name not in initializers)
-    dims = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None
-            for d in first.type.tensor_type.shape.dim]  # fmt: skip
+    first = graph_inputs(model)[0]
+    dims = tensor_dims(first)
     if any(d is None for d in dims[1:]):
         raise ModelError(f"input {first.name!r} has a dynamic axis besides the batch ({dims}); give it a card "
                          "with 'compress describe MODEL --window SAMPLES'")  # fmt: skip

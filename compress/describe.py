@@ -26,7 +26,7 @@ from runtime.card import ModelCard, has_card, write_card
 from runtime.errors import ModelError, UsageError
 from runtime.graph_stats import parameter_count
 from runtime.leads import STANDARD_LEADS, parse_lead_list
-from runtime.onnx_io import clean_for_runtimes, load_model, save_model, upgrade_opset
+from runtime.onnx_io import clean_for_runtimes, graph_inputs, load_model, save_model, tensor_dims, upgrade_opset
 from runtime.session import INPUT_NAME, LOGITS, PROBABILITIES
 
 LAYOUTS = ("channels-first", "channels-last", "conv2d", "flat")  # [N,L,T], [N,T,L], [N,L,1,T], [N,T]
@@ -67,17 +67,6 @@ class Description:
     fixed_batch: bool
 
 
-def _dims(value: onnx.ValueInfoProto) -> list[int | None]:
-    return [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None
-            for d in value.type.tensor_type.shape.dim]  # fmt: skip
-
-
-def graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
-    """Real inputs (not initializers listed as inputs, as old exporters do)."""
-    initializers = {t.name for t in model.graph.initializer}
-    return [value for value in model.graph.input if value.name not in initializers]
-
-
 def _layout(dims: list[int | None]) -> tuple[str | None, int | None, int | None]:
     """(layout, leads, window) from the input shape, ``None`` where it is ambiguous."""
     if len(dims) == 2:
@@ -115,10 +104,10 @@ def infer(model: onnx.ModelProto) -> Inferred:
         raise ModelError(f"the model has {len(inputs)} inputs ({names}); describe handles one ECG input")
     if inputs[0].type.tensor_type.elem_type != TensorProto.FLOAT:
         raise ModelError(f"input {inputs[0].name!r} is not float32; describe handles float ECG inputs")
-    dims = _dims(inputs[0])
+    dims = tensor_dims(inputs[0])
     layout, leads, window = _layout(dims)
     output = model.graph.output[0]
-    out_dims = _dims(output)
+    out_dims = tensor_dims(output)
     return Inferred(
         input_name=inputs[0].name, output_name=output.name, layout=layout, leads=leads, window=window,
         fixed_batch=bool(dims) and dims[0] == 1, outputs=out_dims[-1] if out_dims else None,

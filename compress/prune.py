@@ -56,7 +56,7 @@ class PruneConfig:
             raise UsageError("--iterative-steps and --round-to must be >= 1, --finetune-epochs >= 0")
 
 
-def _importance(name: str) -> Any:
+def importance_criterion(name: str) -> Any:
     import torch_pruning as tp
 
     if name == "taylor":
@@ -115,7 +115,7 @@ def prune_module(model: Normalized, config: PruneConfig, calibration: torch.Tens
     _check_not_emptied(pruned, config)
     example = calibration[:2]
     pruner = tp.pruner.MetaPruner(
-        pruned, example, importance=_importance(config.importance), pruning_ratio=config.pruning_ratio,
+        pruned, example, importance=importance_criterion(config.importance), pruning_ratio=config.pruning_ratio,
         iterative_steps=config.iterative_steps, ignored_layers=_ignored(pruned), round_to=config.round_to,
         in_channel_groups={}, out_channel_groups={}, num_heads={}, channel_groups={},  # fresh dicts: TP mutates defaults
     )  # fmt: skip

@@ -24,7 +24,7 @@ from torch import nn
 
 from compress.kd import multilabel_kd_loss
 from compress.lineage import lineage_step
-from compress.prune import PruneConfig, _importance
+from compress.prune import PruneConfig, importance_criterion
 from runtime.card import ModelCard, write_card
 from runtime.dataset.cache import PreparedDataset
 from runtime.errors import ModelError
@@ -126,7 +126,7 @@ def prune_foreign(
     example = train.millivolts(slice(0, 2))
     pruned = copy.deepcopy(original)
     pruner = tp.pruner.MetaPruner(
-        pruned, example, importance=_importance(config.importance), pruning_ratio=config.pruning_ratio,
+        pruned, example, importance=importance_criterion(config.importance), pruning_ratio=config.pruning_ratio,
         iterative_steps=config.iterative_steps, ignored_layers=[_classifier(pruned)], round_to=config.round_to,
         in_channel_groups={}, out_channel_groups={}, num_heads={}, channel_groups={},
     )  # fmt: skip

@@ -62,29 +62,36 @@ def even_batch(count: int, batch: int) -> int:
     return max(size for size in range(1, max(1, min(batch, count)) + 1) if count % size == 0)
 
 
-class TrainingSplitReader:
-    """onnxruntime ``CalibrationDataReader`` over a seeded sample of the training split."""
+class CalibrationReader:
+    """onnxruntime ``CalibrationDataReader`` over ``count`` inputs that ``load(slice)`` returns.
 
-    def __init__(self, dataset: PreparedDataset, leads: list[str], samples: int, seed: int, name: str,
-                 batch: int = 32) -> None:  # fmt: skip
-        self.indices, self.load = split_inputs(dataset, "train", leads, limit=samples, seed=seed)
-        self.name = name
-        self.batch = batch if batch == 1 else even_batch(len(self.indices), batch)
-        self.position = 0
-        self.progress = Progress(len(self.indices), "calibrating")
+    Every batch has the same size (``even_batch``): a fixed-batch model gets its own batch size.
+    """
+
+    def __init__(self, load: Callable[[slice], np.ndarray], count: int, name: str, batch: int = 32) -> None:
+        self.load, self.count, self.name, self.position = load, count, name, 0
+        self.batch = batch if batch == 1 else even_batch(count, batch)
+        self.progress = Progress(count, "calibrating")
 
     def get_next(self) -> dict[str, np.ndarray] | None:
-        if self.position >= len(self.indices):
+        if self.position >= self.count:
             self.progress.close()
             return None
-        rows = slice(self.position, self.position + self.batch)
-        x = np.ascontiguousarray(self.load(rows), dtype=np.float32)
+        x = np.ascontiguousarray(self.load(slice(self.position, self.position + self.batch)), dtype=np.float32)
         self.position += self.batch
         self.progress.update(len(x))
         return {self.name: x}
 
     def rewind(self) -> None:
         self.position = 0
+
+
+def training_split_reader(
+    dataset: PreparedDataset, leads: list[str], samples: int, seed: int, name: str, batch: int = 32
+) -> CalibrationReader:
+    """A reader over a seeded sample of the training split (never validation or test)."""
+    indices, load = split_inputs(dataset, "train", leads, limit=samples, seed=seed)
+    return CalibrationReader(load, len(indices), name, batch)
 
 
 def ort_quantization() -> Any:
@@ -293,8 +300,8 @@ def quantize_model(
         name, batch = input_name(fp32_session), fixed_batch(fp32_session) or 32
         log(f"quantizing {source.name} ({config.calibrate_method}, {config.calib_samples} training records)")
 
-        def reader_for(chosen: QuantizationConfig) -> TrainingSplitReader:
-            return TrainingSplitReader(dataset, card.leads, chosen.calib_samples, chosen.seed, name, batch)
+        def reader_for(chosen: QuantizationConfig) -> CalibrationReader:
+            return training_split_reader(dataset, card.leads, chosen.calib_samples, chosen.seed, name, batch)
 
         int8 = quantize_graph(preprocessed, reader_for(config), config, folder)
         measured, metrics = _measure(fp32_bytes, int8, dataset, card)
@@ -314,7 +321,7 @@ def _search_exclusions(
     card: ModelCard,
     config: QuantizationConfig,
     folder: Path,
-    reader_for: Callable[[QuantizationConfig], TrainingSplitReader],
+    reader_for: Callable[[QuantizationConfig], CalibrationReader],
     sens: list[dict[str, Any]],
     measured: dict[str, Any],
     metrics: dict[str, Any],

@@ -21,9 +21,9 @@ import onnx
 from compress.lineage import lineage_step
 from compress.quant_config import QuantizationConfig
 from compress.quantize import (
+    CalibrationReader,
     QuantizeResult,
     compact_names,
-    even_batch,
     load_quantizable,
     preprocess,
     quantize_graph,
@@ -36,24 +36,6 @@ from runtime.session import fixed_batch, make_session
 
 HOLD_OUT = 0.2
 MIN_FOR_HOLD_OUT = 20
-
-
-class ArrayReader:
-    """onnxruntime ``CalibrationDataReader`` over an in-memory array of model inputs."""
-
-    def __init__(self, inputs: np.ndarray, name: str, batch: int = 32) -> None:
-        self.inputs, self.name, self.position = inputs, name, 0
-        self.batch = batch if batch == 1 else even_batch(len(inputs), batch)
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        if self.position >= len(self.inputs):
-            return None
-        chunk = self.inputs[self.position : self.position + self.batch]
-        self.position += self.batch
-        return {self.name: np.ascontiguousarray(chunk, dtype=np.float32)}
-
-    def rewind(self) -> None:
-        self.position = 0
 
 
 def load_inputs(path: Path, session: Any) -> np.ndarray:
@@ -124,7 +106,7 @@ def quantize_with_inputs(source: Path, target: Path, calibration: Path, config: 
     with tempfile.TemporaryDirectory(prefix="ecgshrink-quant-") as tmp:
         folder = Path(tmp)
         log(f"quantizing {source.name} ({config.calibrate_method}, {len(calibrate)} calibration inputs)")
-        int8 = compact_names(quantize_graph(preprocess(model, folder), ArrayReader(calibrate, name, batch), config,
+        int8 = compact_names(quantize_graph(preprocess(model, folder), CalibrationReader(lambda rows: calibrate[rows], len(calibrate), name, batch), config,
                                             folder))  # fmt: skip
     int8_session = make_session(int8.SerializeToString())
     names = [o.name for o in fp32_session.get_outputs()]

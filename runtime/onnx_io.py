@@ -115,6 +115,18 @@ def load_model(path: str | Path) -> onnx.ModelProto:
     return model
 
 
+def graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
+    """Real inputs (not initializers listed as inputs, as old exporters do)."""
+    initializers = {t.name for t in model.graph.initializer}
+    return [value for value in model.graph.input if value.name not in initializers]
+
+
+def tensor_dims(value: onnx.ValueInfoProto) -> list[int | None]:
+    """Declared dimensions; ``None`` for symbolic or unknown ones."""
+    return [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None
+            for d in value.type.tensor_type.shape.dim]  # fmt: skip
+
+
 def clean_for_runtimes(model: onnx.ModelProto) -> onnx.ModelProto:
     """Drop intermediate ``value_info`` (symbolic shapes there break tract and others) and unused opsets."""
     del model.graph.value_info[:]
