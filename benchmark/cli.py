@@ -7,7 +7,19 @@ from pathlib import Path
 
 import click
 
-from runtime.cli_support import ToolkitGroup
+from benchmark.harness import BenchmarkConfig
+from runtime.cli_support import (
+    ToolkitGroup,
+    data_option,
+    force_option,
+    json_option,
+    model_argument,
+    out_option,
+    refuse_existing,
+    threads_option,
+    time_s_option,
+)
+from runtime.settings import click_options, from_options
 
 
 @click.group(cls=ToolkitGroup)
@@ -16,23 +28,21 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("models", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1), help="Intra-op threads.")
-@click.option("--batch", default=1, show_default=True, type=click.IntRange(min=1))
-@click.option("--warmup-s", default=2.0, show_default=True, type=click.FloatRange(min=0))
-@click.option("--time-s", default=10.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
-@click.option(
-    "--data", default=None, type=click.Path(path_type=Path), help="Time on real test records (default: seeded noise)."
-)
-@click.option("--json", "as_json", is_flag=True)
+@model_argument("models", many=True)
+@threads_option()
+@click.option("--batch", default=1, show_default=True, type=click.IntRange(min=1), help="Batch size.")
+@click.option("--warmup-s", default=2.0, show_default=True, type=click.FloatRange(min=0), help="Untimed seconds.")
+@time_s_option(10.0)
+@data_option("Time on real test records (default: the card's dataset, else seeded noise).")
+@json_option()
 def latency(
     models: tuple[Path, ...], threads: int, batch: int, warmup_s: float, time_s: float, data: Path | None, as_json: bool
 ) -> None:
     """Latency of each MODEL in one run; ratios are relative to the first model."""
 
     from benchmark.latency import measure_latency
-    from compress.inspect_model import inspect_model
     from runtime.card import has_card, read_card
+    from runtime.inspect_model import inspect_model
     from runtime.onnx_io import load_model
     from runtime.session import make_session
 
@@ -60,64 +70,39 @@ def latency(
                    f"{row['p90_ms']:>8.3f} {row['latency_ratio_vs_first']:>7.3f}")  # fmt: skip
 
 
-def _int_list(text: str, flag: str) -> tuple[int, ...]:
-    from runtime.errors import UsageError
-
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise UsageError(f"{flag} takes whole numbers separated by commas, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise UsageError(f"{flag} takes positive whole numbers, got {text!r}")
-    return values
-
-
 @main.command()
-@click.argument("models", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--data", default=None, type=click.Path(path_type=Path), help="Dataset (default: each model's card).")
-@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "val", "test"]))
-@click.option("--providers", default="CPUExecutionProvider", show_default=True, help="Comma-separated providers.")
-@click.option("--threads", "threads_text", default="1", show_default=True, help="Thread counts, e.g. 1,2,4.")
-@click.option("--batch", "batch_text", default="1", show_default=True, help="Batch sizes, e.g. 1,32.")
-@click.option("--warmup-s", default=2.0, show_default=True, type=float)
-@click.option("--time-s", default=10.0, show_default=True, type=float)
-@click.option(
-    "--bootstrap",
-    default=200,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="Bootstrap rounds for the AUC interval.",
-)
+@model_argument("models", many=True)
+@data_option("Dataset for AUC and timing records (default: each model's card).")
+@click_options(BenchmarkConfig)
 @click.option("--baseline", default=None, type=click.Path(path_type=Path), help="Compare every row against this model.")
-@click.option("--no-floor", is_flag=True, help="Skip the CPU peak probe.")
-@click.option("-o", "--output", default=None, type=click.Path(path_type=Path), help="results JSON")
-@click.option("--csv", "csv_path", default=None, type=click.Path(path_type=Path))
-@click.option("--markdown", "markdown_path", default=None, type=click.Path(path_type=Path))
+@out_option("Results JSON to write.")
+@click.option("--csv", "csv_path", default=None, type=click.Path(path_type=Path), help="Results CSV to write.")
+@click.option(
+    "--markdown", "markdown_path", default=None, type=click.Path(path_type=Path), help="Markdown table to write."
+)
 @click.option("--plots", default=None, type=click.Path(path_type=Path), help="Folder for PNG plots.")
+@force_option("Replace existing result files.")
+@json_option("Print the results as JSON instead of the table.")
 def run(
     models: tuple[Path, ...],
     data: Path | None,
-    split: str,
-    providers: str,
-    threads_text: str,
-    batch_text: str,
-    warmup_s: float,
-    time_s: float,
-    bootstrap: int,
     baseline: Path | None,
-    no_floor: bool,
-    output: Path | None,
+    out: Path | None,
     csv_path: Path | None,
     markdown_path: Path | None,
     plots: Path | None,
+    force: bool,
+    as_json: bool,
+    **settings: object,
 ) -> None:
     """Size, MACs, latency, memory and test AUC of each MODEL (one row per provider/threads/batch)."""
-    from benchmark.harness import BenchmarkConfig, run_benchmark
+    from benchmark.harness import run_benchmark
     from benchmark.report import table, write_outputs
 
-    config = BenchmarkConfig(split=split, providers=tuple(p.strip() for p in providers.split(",") if p.strip()),
-                             threads=_int_list(threads_text, "--threads"), batches=_int_list(batch_text, "--batch"),
-                             warmup_s=warmup_s, time_s=time_s, bootstrap=bootstrap, floor=not no_floor)  # fmt: skip
+    config = from_options(BenchmarkConfig, settings)
+    for target in (out, csv_path, markdown_path):
+        if target is not None:
+            refuse_existing(target, force, *models)
     import onnxruntime as ort
 
     from runtime.errors import ModelError, UsageError
@@ -128,8 +113,8 @@ def run(
             f"unknown provider(s) {', '.join(unknown)}; available: {', '.join(ort.get_available_providers())}"
         )
     result = run_benchmark(list(models), data, config, baseline)
-    click.echo(table(result["rows"]))
-    written = write_outputs(result, output, csv_path, markdown_path, plots)
+    click.echo(json.dumps(result, indent=2, default=str) if as_json else table(result["rows"]))
+    written = write_outputs(result, out, csv_path, markdown_path, plots)
     for path in written:
         click.echo(str(path))
     failed = sorted({row["name"] for row in result["rows"] if "error" in row})
@@ -166,13 +151,10 @@ def _model_inputs(model, card, data: Path | None, records: int):  # type: ignore
 
 
 @main.command()
-@click.argument("models", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--data", default=None, type=click.Path(path_type=Path),
-    help="Real test records from here (default: the card's dataset, else seeded noise).",
-)  # fmt: skip
-@click.option("--records", default=16, show_default=True, type=click.IntRange(min=1))
-@click.option("--json", "as_json", is_flag=True)
+@model_argument("models", many=True)
+@data_option("Real test records from here (default: the card's dataset, else seeded noise).")
+@click.option("--records", default=16, show_default=True, type=click.IntRange(min=1), help="Records compared.")
+@json_option()
 def runtimes(models: tuple[Path, ...], data: Path | None, records: int, as_json: bool) -> None:
     """Load and run each MODEL in every runtime present; compare with onnxruntime."""
 
@@ -195,9 +177,9 @@ def runtimes(models: tuple[Path, ...], data: Path | None, records: int, as_json:
 
 
 @main.command("selfcheck")
-@click.argument("model", type=click.Path(path_type=Path))
-@click.option("--time-s", default=5.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
-@click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1))
+@model_argument()
+@time_s_option(5.0)
+@threads_option()
 def selfcheck(model: Path, time_s: float, threads: int) -> None:
     """How trustworthy this machine's timings are: p50 spread of two runs, harness overhead."""
 

@@ -28,31 +28,27 @@ from runtime.metrics import bootstrap_macro_auc, bootstrap_macro_auc_difference,
 from runtime.onnx_io import load_model, sha256_file
 from runtime.progress import log
 from runtime.session import fixed_batch, make_session
+from runtime.settings import check_settings, setting
 
 
 @dataclass(frozen=True)
 class BenchmarkConfig:
-    """How to measure."""
+    """How to measure (one row per provider x threads x batch)."""
 
-    split: str = "test"
-    providers: tuple[str, ...] = ("CPUExecutionProvider",)
-    threads: tuple[int, ...] = (1,)
-    batches: tuple[int, ...] = (1,)
-    warmup_s: float = 2.0
-    time_s: float = 10.0
-    bootstrap: int = 200
-    latency_records: int = 64
-    floor: bool = True
+    split: str = setting("test", "Split scored for AUC.", choices=("train", "val", "test"))
+    providers: tuple[str, ...] = setting(("CPUExecutionProvider",), "onnxruntime execution providers.")
+    threads: tuple[int, ...] = setting((1,), "Intra-op thread counts, e.g. 1,2,4.", minimum=1)
+    batch: tuple[int, ...] = setting((1,), "Batch sizes, e.g. 1,32.", minimum=1)
+    warmup_s: float = setting(2.0, "Untimed warm-up seconds per row.", minimum=0)
+    time_s: float = setting(10.0, "Timed seconds per row.", minimum=0, open_minimum=True)
+    bootstrap: int = setting(200, "Bootstrap rounds for the AUC intervals (0: none).", minimum=0)
+    latency_records: int = setting(64, "Records cycled through for timing.", minimum=1)
+    floor: bool = setting(True, "Probe the CPU's fp32/int8 peak (the floor each row is compared with).")
 
     def __post_init__(self) -> None:
-        if self.time_s <= 0:
-            raise UsageError(f"--time-s must be positive, got {self.time_s}")
-        if self.warmup_s < 0:
-            raise UsageError(f"--warmup-s must not be negative, got {self.warmup_s}")
-        if not self.threads or min(self.threads) < 1 or not self.batches or min(self.batches) < 1:
-            raise UsageError("--threads and --batch need positive whole numbers")
-        if self.split not in ("train", "val", "test"):
-            raise UsageError(f"--split must be train, val or test, got {self.split!r}")
+        check_settings(self)
+        if not self.threads or not self.batch or not self.providers:
+            raise UsageError("--threads, --batch and --providers need at least one value")
 
 
 NO_AUC_NOTE = "AUC needs a model card and test data ('compress describe MODEL', then --data DIR)"
@@ -123,13 +119,13 @@ def benchmark_model(
     else:
         base["note"] = NO_AUC_NOTE if card is None else f"no test data found for the card's dataset: {NO_AUC_NOTE}"
         log(f"{path.name}: {base['note']}")
-    inputs = model_inputs(model, card, dataset, max(config.latency_records, max(config.batches)), config.split)
+    inputs = model_inputs(model, card, dataset, max(config.latency_records, max(config.batch)), config.split)
     base["timed_on"] = f"{config.split} records" if card is not None and dataset is not None else "seeded noise"
     fixed = fixed_batch(make_session(path))
     rows = []
     for provider in config.providers:
         for threads in config.threads:
-            for batch in config.batches:
+            for batch in config.batch:
                 if fixed is not None and batch != fixed:
                     log(f"{path.name}: its input batch is fixed at {fixed}; batch {batch} skipped")
                     continue

@@ -12,8 +12,24 @@ from typing import Any
 
 import click
 
+from compress.configs import DistillConfig, PruneConfig
 from compress.describe import LAYOUTS, OUTPUT_KINDS, UNITS
-from runtime.cli_support import ToolkitGroup
+from compress.quant_config import AccuracyGate, QuantizationConfig
+from runtime.cli_support import (
+    ToolkitGroup,
+    data_option,
+    force_option,
+    json_option,
+    model_argument,
+    out_option,
+    refuse_existing,
+)
+from runtime.settings import click_options, from_options
+from train.config import FitConfig, RunSpec
+
+# Every setting of a step below comes from its typed config (runtime.settings): none is listed here.
+QUANTIZE_DEFAULTS = {"per_channel": None, "activations": None, "weights": None, "reduce_range": None,
+                     "calibrate_method": None, "calib_samples": None}  # fmt: skip
 
 
 @click.group(cls=ToolkitGroup)
@@ -22,16 +38,9 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("model", type=click.Path(path_type=Path))
-@click.option(
-    "-o", "--output", default=None, type=click.Path(path_type=Path), help="Default: <stem>.int8.onnx beside MODEL."
-)
-@click.option(
-    "--data",
-    default=None,
-    type=click.Path(path_type=Path),
-    help="Calibration/validation data (default: from the model card).",
-)
+@model_argument()
+@out_option("Default: <stem>.int8.onnx beside MODEL.")
+@data_option("Calibration/validation data: PTB-XL folder or cache (default: the model card's).")
 @click.option(
     "--calibration",
     default=None,
@@ -39,65 +48,24 @@ def main() -> None:
     help="A .npy array of model inputs (any task, any rate): calibrate on it and report fp32-vs-int8 agreement "
     "instead of AUC.",
 )
-@click.option(
-    "--preset",
-    default="auto",
-    show_default=True,
-    type=click.Choice(["auto", "x86-vnni", "avx2", "arm64"]),
-    help="Target CPU; auto = this machine's (x86 VNNI, x86 AVX2 or ARM64).",
-)
-@click.option(
-    "--calib-samples", default=None, type=click.IntRange(min=1), help="Training records for calibration [512]."
-)
-@click.option("--calibrate-method", default=None, type=click.Choice(["minmax", "entropy", "percentile"]),
-              help="Activation ranges from calibration [percentile].")  # fmt: skip
-@click.option(
-    "--per-channel/--per-tensor", default=None, help="Weight scales per output channel (preset default: per-channel)."
-)
-@click.option("--activations", default=None, type=click.Choice(["int8", "uint8"]))
-@click.option("--nodes-to-exclude", multiple=True, help="Node names to keep in float (repeatable).")
-@click.option(
-    "--max-auc-drop",
-    default=None,
-    type=click.FloatRange(min=0),
-    help="Keep sensitive nodes in float until the validation AUC drop is at most this.",
-)
+@click_options(QuantizationConfig, AccuracyGate, defaults=QUANTIZE_DEFAULTS)
 @click.option("--report", is_flag=True, help="Print the per-node sensitivity (SQNR) report.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the calibration sample.")
-@click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
-def quantize(
-    model: Path,
-    output: Path | None,
-    data: Path | None,
-    calibration: Path | None,
-    preset: str,
-    calib_samples: int | None,
-    calibrate_method: str | None,
-    per_channel: bool | None,
-    activations: str | None,
-    nodes_to_exclude: tuple[str, ...],
-    max_auc_drop: float | None,
-    report: bool,
-    seed: int,
-    as_json: bool,
-) -> None:
+@force_option()
+@json_option("Print the measurements as JSON.")
+def quantize(model: Path, out: Path | None, data: Path | None, calibration: Path | None, report: bool, force: bool,
+             as_json: bool, **settings: object) -> None:  # fmt: skip
     """Static int8 quantization (QDQ) of MODEL, verified on the validation split."""
-    from compress.quant_config import preset as preset_config
-    from compress.quantize import NothingToQuantize, quantize_model
+    from compress.quantize import NothingToQuantize, default_output, quantize_model
 
-    changes: dict[str, object] = {"seed": seed}
-    for key, value in (("calib_samples", calib_samples), ("calibrate_method", calibrate_method),
-                       ("per_channel", per_channel), ("activations", activations)):  # fmt: skip
-        if value is not None:
-            changes[key] = value
-    if nodes_to_exclude:
-        changes["nodes_to_exclude"] = tuple(nodes_to_exclude)
-    config = preset_config(preset).with_changes(**changes)
+    config = from_options(QuantizationConfig, settings)
+    max_auc_drop = from_options(AccuracyGate, settings).max_auc_drop
+    target = out or default_output(model)
+    refuse_existing(target, force, model)
     if calibration is not None:
-        _quantize_with_inputs(model, output, calibration, config, data, max_auc_drop, report, as_json)
+        _quantize_with_inputs(model, target, calibration, config, data, max_auc_drop, report, as_json)
         return
     try:
-        result = quantize_model(model, output, data, config, max_auc_drop=max_auc_drop, report=report)
+        result = quantize_model(model, target, data, config, max_auc_drop=max_auc_drop, report=report)
     except NothingToQuantize as exc:
         click.echo(f"warning: {exc}", err=True)
         return
@@ -121,10 +89,10 @@ def quantize(
 
 
 def _quantize_with_inputs(
-    model: Path, output: Path | None, calibration: Path, config: Any, data: Path | None,
+    model: Path, output: Path, calibration: Path, config: Any, data: Path | None,
     max_auc_drop: float | None, report: bool, as_json: bool,
 ) -> None:  # fmt: skip
-    from compress.quantize import NothingToQuantize, default_output
+    from compress.quantize import NothingToQuantize
     from compress.quantize_inputs import quantize_with_inputs
     from runtime.errors import UsageError
 
@@ -133,7 +101,7 @@ def _quantize_with_inputs(
     if clashing:
         raise UsageError(f"--calibration measures agreement, not AUC; drop {', '.join(clashing)}")
     try:
-        result = quantize_with_inputs(model, output or default_output(model), calibration, config)
+        result = quantize_with_inputs(model, output, calibration, config)
     except NothingToQuantize as exc:
         click.echo(f"warning: {exc}", err=True)
         return
@@ -152,11 +120,11 @@ def _quantize_with_inputs(
 
 
 @main.command("inspect")
-@click.argument("model", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
+@model_argument()
+@json_option("Print everything as JSON.")
 def inspect_command(model: Path, as_json: bool) -> None:
     """Op counts (Q/DQ included), parameters, MACs, bytes, model card and lineage of MODEL."""
-    from compress.inspect_model import inspect_model
+    from runtime.inspect_model import inspect_model
 
     info = inspect_model(model)
     if as_json:
@@ -178,148 +146,137 @@ def inspect_command(model: Path, as_json: bool) -> None:
         click.echo("card        none (not written by this toolkit)")
 
 
-def _training_options(func):  # type: ignore[no-untyped-def]
-    options = [
-        click.option("--data", default=None, type=click.Path(path_type=Path), help="Dataset (default: from the model card)."),
-        click.option("--epochs", default=20, show_default=True, type=click.IntRange(min=1)),
-        click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1)),
-        click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True)),
-        click.option("--patience", default=5, show_default=True, type=click.IntRange(min=1)),
-        click.option("--crop", default=0, show_default=True, type=click.IntRange(min=0),
-                     help="Train on random windows of this many samples (0: whole records)."),
-        click.option("--seed", default=0, show_default=True, type=int),
-        click.option("--threads", default=None, type=click.IntRange(min=1)),
-        click.option("--max-train", default=None, type=click.IntRange(min=1), help="Seeded subsample of the training split."),
-        click.option("--force", is_flag=True, help="Replace an existing output."),
-    ]  # fmt: skip
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def _fit_config(epochs: int, batch_size: int, lr: float, patience: int, crop: int, seed: int, threads: int | None):  # type: ignore[no-untyped-def]
-    from train.loop import FitConfig
-
-    return FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, crop=crop, seed=seed,
-                     threads=threads)  # fmt: skip
-
-
-def _refuse_existing(output: Path, force: bool, *inputs: Path) -> None:
-    from runtime.atomic import refuse_overwrite
-    from runtime.errors import UsageError
-
-    refuse_overwrite(output, *inputs)
-    if output.exists() and not force:
-        raise UsageError(f"{output} already exists; pass --force to replace it or choose another -o")
-
-
 @main.command()
 @click.option("--teacher", required=True, type=click.Path(path_type=Path), help="Teacher ONNX file (ours).")
-@click.option("--arch", required=True, help="Student architecture.")
-@click.option("--width", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
-@click.option("--leads", default=None, help="Student input leads, e.g. II (default: the teacher's).")
-@click.option("--temperature", default=4.0, show_default=True, type=float)
-@click.option("--alpha", default=0.5, show_default=True, type=float, help="Weight of the soft (teacher) term.")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
-@_training_options
-def distill(
-    teacher: Path,
-    arch: str,
-    width: float,
-    leads: str | None,
-    temperature: float,
-    alpha: float,
-    output: Path,
-    data: Path | None,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    patience: int,
-    crop: int,
-    seed: int,
-    threads: int | None,
-    max_train: int | None,
-    force: bool,
-) -> None:
-    """Knowledge distillation from an ONNX teacher into a (smaller or reduced-lead) student."""
-    from compress.distill import DistillConfig
+@click_options(RunSpec, defaults={"leads": None})
+@click_options(DistillConfig, FitConfig)
+@data_option()
+@out_option("Student ONNX file to write (training files go to <out>.run/).", required=True)
+@force_option()
+@json_option("Print the run summary as JSON.")
+def distill(teacher: Path, data: Path | None, out: Path, force: bool, as_json: bool, **settings: object) -> None:
+    """Knowledge distillation from an ONNX teacher into a (smaller or reduced-lead) student.
+
+    --leads defaults to the teacher's leads."""
     from compress.distill import distill as run_distill
     from models.registry import architecture
     from runtime.card import has_card, read_card
-    from runtime.leads import parse_lead_list
     from runtime.onnx_io import load_model
-    from train.fit import RunSpec
 
-    architecture(arch)
-    kd = DistillConfig(temperature=temperature, alpha=alpha)
-    _refuse_existing(output, force, teacher)
+    refuse_existing(out, force, teacher)
     teacher_model = load_model(teacher)
-    teacher_leads = read_card(teacher_model, str(teacher)).leads if has_card(teacher_model) else None
-    chosen = parse_lead_list(leads) if leads else tuple(teacher_leads or ())
-    spec = RunSpec(arch=arch, width=width, leads=chosen or tuple(), max_train=max_train)
-    summary = run_distill(teacher, spec, output, _fit_config(epochs, batch_size, lr, patience, crop, seed, threads), kd,
-                          data=data, force=True)  # fmt: skip
-    click.echo(json.dumps(summary, indent=2))
-    click.echo(summary["model"])
+    teacher_leads = tuple(read_card(teacher_model, str(teacher)).leads) if has_card(teacher_model) else ()
+    spec = from_options(
+        RunSpec, settings, defaults={"leads": teacher_leads or RunSpec.__dataclass_fields__["leads"].default}
+    )
+    architecture(spec.arch)
+    kd, fit_config = from_options(DistillConfig, settings), from_options(FitConfig, settings)
+    summary = run_distill(teacher, spec, out, fit_config, kd, data=data, force=True)
+    _print_summary(summary, as_json)
+
+
+def _print_summary(summary: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        click.echo(f"val macro AUC {summary.get('val_macro_auc', float('nan')):.4f}, test macro AUC "
+                   f"{summary.get('test_macro_auc', float('nan')):.4f}, {summary.get('parameters', '?'):,} parameters",
+                   err=True)  # fmt: skip
+    click.echo(str(summary["model"]))
 
 
 @main.command()
-@click.argument("model", type=click.Path(path_type=Path))
-@click.option("--pruning-ratio", required=True, type=float, help="Fraction of channels to remove, in (0, 1).")
-@click.option("--importance", default="l1", show_default=True, type=click.Choice(["l1", "l2", "taylor"]))
-@click.option("--iterative-steps", default=1, show_default=True, type=click.IntRange(min=1))
-@click.option("--round-to", default=8, show_default=True, type=click.IntRange(min=1))
-@click.option("--finetune-epochs", default=5, show_default=True, type=click.IntRange(min=0))
-@click.option("-o", "--output", default=None, type=click.Path(path_type=Path), help="Default: <stem>.pruned.onnx")
-@_training_options
-def prune(
-    model: Path,
-    pruning_ratio: float,
-    importance: str,
-    iterative_steps: int,
-    round_to: int,
-    finetune_epochs: int,
-    output: Path | None,
-    data: Path | None,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    patience: int,
-    crop: int,
-    seed: int,
-    threads: int | None,
-    max_train: int | None,
-    force: bool,
-) -> None:
+@model_argument()
+@click_options(PruneConfig, DistillConfig)
+@click_options(FitConfig, exclude=("epochs",))
+@click_options(RunSpec, exclude=("arch", "width", "leads"))
+@data_option()
+@out_option("Default: <stem>.pruned.onnx beside MODEL (training files go to <out>.run/).")
+@force_option()
+@json_option("Print the run summary as JSON.")
+def prune(model: Path, data: Path | None, out: Path | None, force: bool, as_json: bool, **settings: object) -> None:
     """Structured pruning (channels really removed) with fine-tuning from the unpruned model."""
-    from compress.prune import PruneConfig
     from compress.prune import prune as run_prune
 
-    config = PruneConfig(pruning_ratio=pruning_ratio, importance=importance, iterative_steps=iterative_steps,
-                         round_to=round_to, finetune_epochs=finetune_epochs)  # fmt: skip
-    target = output or model.with_name(f"{model.stem}.pruned.onnx")
-    _refuse_existing(target, force, model)
-    summary = run_prune(model, target, config, _fit_config(epochs, batch_size, lr, patience, crop, seed, threads), data,
-                        force=True, max_train=max_train)  # fmt: skip
-    click.echo(json.dumps(summary, indent=2))
-    click.echo(summary["model"])
+    config, kd = from_options(PruneConfig, settings), from_options(DistillConfig, settings)
+    fit_config = from_options(FitConfig, settings)
+    max_train = from_options(RunSpec, settings, defaults={"arch": "unused"}).max_train
+    target = out or model.with_name(f"{model.stem}.pruned.onnx")
+    refuse_existing(target, force, model)
+    summary = run_prune(model, target, config, fit_config, data, force=True, max_train=max_train, kd=kd)
+    _print_summary(summary, as_json)
 
 
 @main.command("run")
-@click.argument("recipe", type=click.Path(path_type=Path))
-@click.option("--force", is_flag=True, help="Redo every step even if unchanged.")
-def run_command(recipe: Path, force: bool) -> None:
-    """Run a chain of steps from a TOML recipe (see compress/recipe.py for the format)."""
-    from compress.recipe import run_recipe
-
-    result = run_recipe(recipe, force=force)
-    for step in result["steps"]:
-        click.echo(f"{step['index']}. {step['step']:<9} {'reused' if step['reused'] else 'ran':<6} {step['output']}")
-    click.echo(result["final"])
+@click.argument("recipe")
+@out_option("Output folder (default: the recipe's 'out').")
+@data_option("Dataset for every step (default: the recipe's 'data' or its [synthesize] table).")
+@click.option(
+    "--seed", default=None, type=int, help="Seed for every step and the synthetic data (default: the recipe's)."
+)
+@click.option("--threads", default=None, type=click.IntRange(min=1), help="Training threads for every step.")
+@force_option("Redo every step even if its inputs and settings are unchanged.")
+@json_option("Print the manifest as JSON.")
+def run_command(recipe: str, out: Path | None, data: Path | None, seed: int | None, threads: int | None,
+                force: bool, as_json: bool) -> None:  # fmt: skip
+    """Run a recipe: a TOML file, or a shipped one (quick, full, real, tiny; see 'compress recipe')."""
+    _run(recipe, out, data, seed, threads, force, as_json)
 
 
 @main.command()
-@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--recipe", "recipe", default="quick", show_default=True,
+              help="Shipped recipe (quick, full, real, tiny) or a TOML file.")  # fmt: skip
+@out_option("Output folder (default: the recipe's 'out').")
+@data_option("PTB-XL folder or cache (default: the recipe's synthetic data; the real recipe needs it).")
+@click.option(
+    "--seed", default=None, type=int, help="Seed for every step and the synthetic data (default: the recipe's)."
+)
+@click.option("--threads", default=None, type=click.IntRange(min=1), help="Training threads for every step.")
+@force_option("Redo every step even if its inputs and settings are unchanged.")
+@json_option("Print the manifest as JSON.")
+def study(recipe: str, out: Path | None, data: Path | None, seed: int | None, threads: int | None, force: bool,
+          as_json: bool) -> None:  # fmt: skip
+    """The whole compression study: train, distill, prune, quantize, benchmark, report (= 'compress run quick')."""
+    _run(recipe, out, data, seed, threads, force, as_json)
+
+
+def _run(recipe: str, out: Path | None, data: Path | None, seed: int | None, threads: int | None, force: bool,
+         as_json: bool) -> None:  # fmt: skip
+    from compress.pipeline import load_recipe, run_recipe
+
+    overrides = {key: value for key, value in (("seed", seed), ("threads", threads)) if value is not None}
+    result = run_recipe(load_recipe(recipe, out=out, data=data, overrides=overrides), force=force)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for step in result["steps"]:
+        click.echo(f"{step['name']:<24} {step['step']:<10} {'reused' if step['reused'] else 'ran':<6} "
+                   f"{step['seconds']:>7.1f} s  {step['output']}", err=True)  # fmt: skip
+    final = Path(result["final"])
+    click.echo(f"report: {final}" if final.suffix == ".md" else str(final))
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--keys", "show_keys", is_flag=True, help="List every step kind and the keys it takes.")
+def recipe(name: str | None, show_keys: bool) -> None:
+    """List the shipped recipes, print one (to copy and edit), or list the step keys."""
+    from compress.pipeline import describe_steps, recipe_text, shipped_recipes
+
+    if show_keys:
+        for kind, text, keys in describe_steps():
+            click.echo(f"{kind:<10} {text}\n           keys: {', '.join(keys)}")
+        return
+    if name is None:
+        for shipped in shipped_recipes():
+            first = recipe_text(shipped)[0].splitlines()[0].lstrip("# ")
+            click.echo(f"{shipped:<7} {first}")
+        return
+    click.echo(recipe_text(name)[0], nl=False)
+
+
+@main.command()
+@model_argument()
 @click.option("--fs", type=click.FloatRange(min=0, min_open=True), default=None, help="Sampling rate in Hz.")
 @click.option("--leads", default=None, help="Lead names in input order (default for 12 leads: I ... V6).")
 @click.option("--classes", default=None, help="Output names in order, e.g. NORM,MI,STTC,CD,HYP.")
@@ -329,17 +286,17 @@ def run_command(recipe: Path, force: bool) -> None:
 @click.option("--window", default=None, type=click.IntRange(min=1), help="Samples per input (dynamic time axes).")
 @click.option("--wrap/--no-wrap", default=True, show_default=True,
               help="Add our input/output contract around the graph ('ecg' in mV -> probabilities, logits).")  # fmt: skip
-@click.option("-o", "--output", default=None, type=click.Path(path_type=Path), help="Default: <stem>.described.onnx")
-@click.option("--force", is_flag=True, help="Replace an existing output.")
+@out_option("Default: <stem>.described.onnx")
+@force_option()
 def describe(
     model: Path, fs: float | None, leads: str | None, classes: str | None, layout: str | None, units: str,
-    output_kind: str | None, window: int | None, wrap: bool, output: Path | None, force: bool,
+    output_kind: str | None, window: int | None, wrap: bool, out: Path | None, force: bool,
 ) -> None:  # fmt: skip
     """Give a foreign ECG model (Keras, PyTorch, any exporter) our model card and input/output contract."""
     from compress.describe import describe_model
 
-    target = output or model.with_name(f"{model.stem}.described.onnx")
-    _refuse_existing(target, force, model)
+    target = out or model.with_name(f"{model.stem}.described.onnx")
+    refuse_existing(target, force, model)
     options = {"fs": fs, "leads": leads, "classes": classes, "layout": layout, "units": units,
                "output_kind": output_kind, "window": window}  # fmt: skip
     card, description = describe_model(model, target, options, wrap_graph=wrap)
@@ -351,33 +308,36 @@ def describe(
 
 
 @main.command()
-@click.argument("model", type=click.Path(path_type=Path))
+@model_argument()
 @click.option("--benchmark", "benchmark_json", required=True, type=click.Path(path_type=Path),
               help="JSON written by 'benchmark run MODEL ... -o FILE' (the row of MODEL is used).")  # fmt: skip
 @click.option("--licence", default=None, help="Licence line for the card (default: PTB-XL's attribution).")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Published copy to write.")
-@click.option("--force", is_flag=True, help="Replace an existing output.")
-def publish(model: Path, benchmark_json: Path, licence: str | None, output: Path, force: bool) -> None:
+@out_option("Published copy to write.", required=True)
+@force_option()
+def publish(model: Path, benchmark_json: Path, licence: str | None, out: Path, force: bool) -> None:
     """Copy MODEL with its measured benchmark figures and licence in the card, without local paths."""
     from compress.publish import load_benchmark
     from compress.publish import publish as publish_model
     from runtime.pretrained import ATTRIBUTION
 
-    _refuse_existing(output, force, model)
-    metrics = publish_model(model, output, load_benchmark(benchmark_json), licence or ATTRIBUTION)
-    click.echo(f"{output.name}: test macro AUC {metrics['macro_auc']:.4f} "
+    refuse_existing(out, force, model)
+    metrics = publish_model(model, out, load_benchmark(benchmark_json), licence or ATTRIBUTION)
+    click.echo(f"{out.name}: test macro AUC {metrics['macro_auc']:.4f} "
                f"[{metrics['macro_auc_low']:.4f}, {metrics['macro_auc_high']:.4f}]", err=True)  # fmt: skip
-    click.echo(str(output))
+    click.echo(str(out))
 
 
 @main.command()
-@click.argument("model", type=click.Path(path_type=Path))
-@click.option("-o", "--output", default=None, type=click.Path(path_type=Path), help="Default: <stem>.conv2d.onnx")
-def conv2d(model: Path, output: Path | None) -> None:
+@model_argument()
+@out_option("Default: <stem>.conv2d.onnx")
+@force_option()
+def conv2d(model: Path, out: Path | None, force: bool) -> None:
     """Rewrite 1-D convolutions/pooling as 2-D (height 1) for 2-D-only providers and NPUs."""
     from compress.conv2d import convert
 
-    click.echo(str(convert(model, output or model.with_name(f"{model.stem}.conv2d.onnx"))))
+    target = out or model.with_name(f"{model.stem}.conv2d.onnx")
+    refuse_existing(target, force, model)
+    click.echo(str(convert(model, target)))
 
 
 if __name__ == "__main__":

@@ -8,13 +8,13 @@ teacher.  The student's card records the teacher in its lineage.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from compress.configs import DistillConfig
 from compress.kd import multilabel_kd_loss
 from compress.lineage import lineage_step
 from runtime.card import has_card, read_card
@@ -24,23 +24,10 @@ from runtime.evaluate import check_compatible, resolve_dataset
 from runtime.onnx_io import load_model
 from runtime.progress import log
 from runtime.session import LOGITS, make_session, predict
+from train.config import FitConfig, RunSpec
 from train.data import SplitArrays
-from train.fit import RunSpec, run_fit
-from train.loop import FitConfig, LossFn, Resume
-
-
-@dataclass(frozen=True)
-class DistillConfig:
-    """KD hyper-parameters (recorded in the student's lineage)."""
-
-    temperature: float = 4.0
-    alpha: float = 0.5
-
-    def __post_init__(self) -> None:
-        if self.temperature <= 0:
-            raise UsageError(f"--temperature must be positive, got {self.temperature}")
-        if not 0.0 <= self.alpha <= 1.0:
-            raise UsageError(f"--alpha must be in [0, 1], got {self.alpha}")
+from train.fit import run_fit
+from train.loop import LossFn, Resume
 
 
 def teacher_logits(teacher: Path, dataset: PreparedDataset, leads: list[str], split: SplitArrays) -> np.ndarray:

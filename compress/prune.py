@@ -10,7 +10,7 @@ The output has fewer parameters, MACs and bytes, and its card records the new ch
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from compress.configs import DistillConfig, PruneConfig
 from compress.describe import FOREIGN_ARCHITECTURE
 from compress.kd import multilabel_kd_loss
 from compress.lineage import lineage_step
@@ -27,33 +28,11 @@ from runtime.errors import ModelError, UsageError
 from runtime.evaluate import check_compatible, resolve_dataset
 from runtime.onnx_io import load_model
 from runtime.progress import log
+from train.config import FitConfig, RunSpec
 from train.data import SplitArrays, load_split
 from train.export import module_from_onnx
-from train.fit import RunSpec, run_fit
-from train.loop import FitConfig, LossFn, Normalized
-
-IMPORTANCES = ("l1", "l2", "taylor")
-
-
-@dataclass(frozen=True)
-class PruneConfig:
-    """What to remove and how (Torch-Pruning's vocabulary)."""
-
-    pruning_ratio: float = 0.5
-    importance: str = "l1"
-    iterative_steps: int = 1
-    round_to: int = 8
-    finetune_epochs: int = 5
-    temperature: float = 4.0
-    alpha: float = 0.5
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.pruning_ratio < 1.0:
-            raise UsageError(f"--pruning-ratio must be in (0, 1), got {self.pruning_ratio}")
-        if self.importance not in IMPORTANCES:
-            raise UsageError(f"--importance must be one of {', '.join(IMPORTANCES)}, got {self.importance!r}")
-        if self.iterative_steps < 1 or self.round_to < 1 or self.finetune_epochs < 0:
-            raise UsageError("--iterative-steps and --round-to must be >= 1, --finetune-epochs >= 0")
+from train.fit import run_fit
+from train.loop import LossFn, Normalized
 
 
 def importance_criterion(name: str) -> Any:
@@ -141,8 +120,10 @@ def prune(
     data: str | Path | None = None,
     force: bool = False,
     max_train: int | None = None,
+    kd: DistillConfig | None = None,
 ) -> dict[str, Any]:
     """Prune ``model_path`` and fine-tune it with the unpruned model as teacher; write ``output``."""
+    kd = kd or DistillConfig()
     source = Path(model_path)
     model = load_model(source)
     if has_card(model) and read_card(model, str(source)).architecture.get("name") == FOREIGN_ARCHITECTURE:
@@ -151,7 +132,7 @@ def prune(
         card = read_card(model, str(source))
         dataset = resolve_dataset(card, data, str(source))
         check_compatible(card, dataset, str(source))
-        return prune_foreign(model, source, card, dataset, output, config, fit_config, max_train)
+        return prune_foreign(model, source, card, dataset, output, config, fit_config, max_train, kd)
     original, card = module_from_onnx(source)
     dataset = resolve_dataset(card, data, str(source))
     check_compatible(card, dataset, str(source))
@@ -170,11 +151,16 @@ def prune(
         def loss(logits: torch.Tensor, x: torch.Tensor, labels: torch.Tensor, rows: np.ndarray) -> torch.Tensor:
             with torch.no_grad():
                 target = teacher.to(logits.device)(x.to(logits.device))
-            return multilabel_kd_loss(logits, target, labels, config.temperature, config.alpha)
+            return multilabel_kd_loss(logits, target, labels, kd.temperature, kd.alpha)
 
         return loss
 
-    parameters = {**asdict(config), "parameters_before": before, "parameters_after": count_parameters(pruned.net)}
+    parameters = {
+        **asdict(config),
+        **asdict(kd),
+        "parameters_before": before,
+        "parameters_after": count_parameters(pruned.net),
+    }
     lineage = lineage_step(source, "prune", parameters, card)
     spec = RunSpec(
         arch=card.architecture["name"],

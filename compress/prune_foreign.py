@@ -22,9 +22,10 @@ import onnx
 import torch
 from torch import nn
 
+from compress.configs import DistillConfig, PruneConfig
 from compress.kd import multilabel_kd_loss
 from compress.lineage import lineage_step
-from compress.prune import PruneConfig, importance_criterion
+from compress.prune import importance_criterion
 from runtime.card import ModelCard, write_card
 from runtime.dataset.cache import PreparedDataset
 from runtime.errors import ModelError
@@ -33,9 +34,10 @@ from runtime.metrics import best_f1_thresholds
 from runtime.onnx_io import save_model
 from runtime.progress import log
 from runtime.session import LOGITS, make_session
+from train.config import FitConfig
 from train.data import load_split
 from train.export import to_onnx
-from train.loop import FitConfig, Normalized, fit
+from train.loop import Normalized, fit
 
 
 class LogitsOf(nn.Module):
@@ -110,8 +112,10 @@ def prune_foreign(
     config: PruneConfig,
     fit_config: FitConfig,
     max_train: int | None = None,
+    kd: DistillConfig | None = None,
 ) -> dict[str, Any]:
     """Prune and fine-tune a described foreign file; write ``output`` and return its summary."""
+    kd = kd or DistillConfig()
     import torch_pruning as tp
 
     leads = list(card.leads)
@@ -140,12 +144,18 @@ def prune_foreign(
     def loss(logits: torch.Tensor, x: torch.Tensor, labels: torch.Tensor, rows: np.ndarray) -> torch.Tensor:
         with torch.no_grad():
             target = teacher(x)
-        return multilabel_kd_loss(logits, target, labels, config.temperature, config.alpha)
+        return multilabel_kd_loss(logits, target, labels, kd.temperature, kd.alpha)
 
     tuned = FitConfig(**{**asdict(fit_config), "epochs": max(1, config.finetune_epochs)})
     run_dir = output.with_name(output.name + ".run")
     run_dir.mkdir(parents=True, exist_ok=True)
-    parameters = {**asdict(config), "parameters_before": before, "parameters_after": after, "converter": "onnx2torch"}
+    parameters = {
+        **asdict(config),
+        **asdict(kd),
+        "parameters_before": before,
+        "parameters_after": after,
+        "converter": "onnx2torch",
+    }
     identity = {"parent": lineage_step(source, "prune", parameters, card)[-1]["parent_sha256"], "config": asdict(tuned),
                 "dataset": dataset.manifest["content_hash"], "max_train": max_train}  # fmt: skip
     if config.finetune_epochs > 0:

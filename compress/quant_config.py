@@ -13,40 +13,36 @@ Presets (the reason for each); ``auto`` (the default) picks one for the machine 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from runtime.errors import UsageError
+from runtime.settings import check_settings, setting
 
 CALIBRATE_METHODS = ("minmax", "entropy", "percentile")
 ACTIVATION_TYPES = ("int8", "uint8")
+PRESET_NAMES = ("auto", "x86-vnni", "avx2", "arm64")
 
 
 @dataclass(frozen=True)
 class QuantizationConfig:
-    """Static int8 quantization in QDQ format."""
+    """Static int8 quantization in QDQ format (a preset fills the CPU-specific fields)."""
 
-    preset: str = "x86-vnni"
-    activations: str = "int8"
-    weights: str = "int8"
-    per_channel: bool = True
-    reduce_range: bool = False
+    preset: str = setting("auto", "Target CPU; auto = this machine's (x86 VNNI, x86 AVX2 or ARM64).",
+                          choices=PRESET_NAMES)  # fmt: skip
+    activations: str = setting("int8", "Activation type (preset default).", choices=ACTIVATION_TYPES)
+    weights: str = setting("int8", "Weight type (preset default).", choices=ACTIVATION_TYPES)
+    per_channel: bool = setting(True, "Weight scales per output channel (preset default).", off="--per-tensor")
+    reduce_range: bool = setting(False, "7-bit weights for AVX2's saturating multiply (preset default).")
     # percentile: a smaller validation-AUC drop than minmax for 5 of 6 models measured on real
     # PTB-XL and the synthetic default (a tie on the sixth); docs/real-ptbxl.md
-    calibrate_method: str = "percentile"
-    calib_samples: int = 512
-    nodes_to_exclude: tuple[str, ...] = field(default_factory=tuple)
-    seed: int = 0
+    calibrate_method: str = setting("percentile", "Activation ranges from calibration.", choices=CALIBRATE_METHODS)
+    calib_samples: int = setting(512, "Training records for calibration.", minimum=1)
+    nodes_to_exclude: tuple[str, ...] = setting((), "Node names to keep in float.")
+    seed: int = setting(0, "Seed of the calibration sample.")
 
     def __post_init__(self) -> None:
-        if self.calibrate_method not in CALIBRATE_METHODS:
-            raise UsageError(
-                f"--calibrate-method must be one of {', '.join(CALIBRATE_METHODS)}, got {self.calibrate_method!r}"
-            )
-        if self.activations not in ACTIVATION_TYPES or self.weights not in ACTIVATION_TYPES:
-            raise UsageError(f"--activations must be one of {', '.join(ACTIVATION_TYPES)}")
-        if self.calib_samples < 1:
-            raise UsageError(f"--calib-samples must be at least 1, got {self.calib_samples}")
+        check_settings(self)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -55,6 +51,11 @@ class QuantizationConfig:
 
     def with_changes(self, **changes: Any) -> QuantizationConfig:
         return replace(self, **changes)
+
+    @classmethod
+    def from_settings(cls, values: dict[str, Any]) -> QuantizationConfig:
+        """The named preset (default ``auto``) with the given settings on top (CLI and recipes)."""
+        return config_for(values)
 
 
 def auto_preset() -> str:
@@ -75,7 +76,7 @@ def auto_preset() -> str:
 
 
 PRESETS: dict[str, QuantizationConfig] = {
-    "x86-vnni": QuantizationConfig(),
+    "x86-vnni": QuantizationConfig(preset="x86-vnni"),
     "avx2": QuantizationConfig(preset="avx2", activations="uint8", reduce_range=True),
     "arm64": QuantizationConfig(preset="arm64"),
 }
@@ -88,3 +89,18 @@ def preset(name: str) -> QuantizationConfig:
     if name not in PRESETS:
         raise UsageError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     return PRESETS[name]
+
+
+def config_for(values: dict[str, Any]) -> QuantizationConfig:
+    """The named preset (default ``auto``) with the settings given on the command line or in a recipe."""
+    chosen = {key: value for key, value in values.items() if key != "preset"}
+    return preset(values.get("preset") or "auto").with_changes(**chosen)
+
+
+@dataclass(frozen=True)
+class AccuracyGate:
+    """How much validation AUC quantization may cost before sensitive nodes go back to float."""
+
+    max_auc_drop: float | None = setting(
+        None, "Keep sensitive nodes in float until the validation AUC drop is at most this.", minimum=0
+    )

@@ -79,4 +79,6 @@ def refuse_overwrite(output: str | os.PathLike[str], *inputs: str | os.PathLike[
     out = Path(output).resolve()
     for item in inputs:
         if Path(item).resolve() == out:
-            raise UsageError(f"output {output} is the input file; choose another path with -o")
+            raise UsageError(
+                f"output {output} is the input file; the toolkit never overwrites its inputs: choose another -o/--out"
+            )

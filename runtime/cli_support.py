@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -85,3 +86,56 @@ def _enable_debug(ctx: click.Context, param: click.Parameter, value: bool) -> No
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+# ---------------------------------------------------------------- the shared vocabulary
+# Every console command spells these options the same way (README: "Options shared by every command").
+
+
+def model_argument(name: str = "model", many: bool = False) -> Any:
+    """The ONNX file(s) a command reads, always a positional argument."""
+    return click.argument(name, nargs=-1 if many else 1, required=True, type=click.Path(path_type=Path))
+
+
+def data_option(help: str = "PTB-XL folder (real or synthetic) or its prepared cache (default: the model card's).",
+                required: bool = False) -> Any:  # fmt: skip
+    """``--data``: where records and labels come from."""
+    return click.option("--data", default=None, required=required, type=click.Path(path_type=Path), help=help)
+
+
+def out_option(help: str, required: bool = False, default: Path | None = None) -> Any:
+    """``-o/--out``: what a command writes (``--output`` is accepted as the old spelling)."""
+    return click.option("-o", "--out", "--output", "out", default=default, required=required,
+                        type=click.Path(path_type=Path), help=help, show_default=default is not None)  # fmt: skip
+
+
+def force_option(help: str = "Replace an existing output.") -> Any:
+    """``--force``: without it, no command replaces a file or folder that exists."""
+    return click.option("--force", is_flag=True, help=help)
+
+
+def json_option(help: str = "Print the result as JSON.") -> Any:
+    """``--json``: machine-readable stdout."""
+    return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+def threads_option(default: int | None = 1) -> Any:
+    """``--threads``: CPU threads of the inference session."""
+    return click.option("--threads", default=default, show_default=default is not None,
+                        type=click.IntRange(min=1), help="CPU threads.")  # fmt: skip
+
+
+def time_s_option(default: float) -> Any:
+    """``--time-s``: seconds of timed runs."""
+    return click.option("--time-s", default=default, show_default=True,
+                        type=click.FloatRange(min=0, min_open=True), help="Timed seconds per measurement.")  # fmt: skip
+
+
+def refuse_existing(output: Path, force: bool, *inputs: Path) -> None:
+    """Refuse to write over an input, or over an existing output without ``--force``."""
+    from runtime.atomic import refuse_overwrite
+    from runtime.errors import UsageError
+
+    refuse_overwrite(output, *inputs)
+    if output.exists() and not force:
+        raise UsageError(f"{output} already exists; pass --force to replace it or choose another -o/--out")

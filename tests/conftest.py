@@ -30,8 +30,8 @@ def synth_cache(synth_dir: Path, tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def float_model(synth_cache, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny trained model (sepresnet w0.5, 2 epochs) exported with its card."""
-    from train.fit import RunSpec, run_fit
-    from train.loop import FitConfig
+    from train.config import FitConfig, RunSpec
+    from train.fit import run_fit
 
     out = tmp_path_factory.mktemp("qrun") / "run"
     run_fit(synth_cache.path, RunSpec("sepresnet", 0.5), out, FitConfig(epochs=2, seed=2, threads=1))

@@ -14,9 +14,10 @@ from models import available, build_model, count_parameters
 from runtime.card import read_card
 from runtime.session import make_session
 from tests.helpers import assert_one_line_error, run_cli
+from train.config import FitConfig, RunSpec
 from train.export import module_from_onnx, to_onnx
-from train.fit import RunSpec, run_fit
-from train.loop import FitConfig, Normalized
+from train.fit import run_fit
+from train.loop import Normalized
 
 SEED_COUNTS = {"seed-cnn": 429_505, "seed-inception": 4_266_277, "seed-teacher": 6_522_555, "seed-student": 534_005}
 
@@ -163,8 +164,8 @@ def test_random_crop_takes_seeded_contiguous_windows() -> None:
 def test_fit_with_crops_validates_on_whole_records(synth_cache, tmp_path: Path) -> None:
     from runtime.card import read_card
     from runtime.onnx_io import load_model
-    from train.fit import RunSpec, run_fit
-    from train.loop import FitConfig
+    from train.config import FitConfig, RunSpec
+    from train.fit import run_fit
 
     summary = run_fit(synth_cache.path, RunSpec("sepresnet", 0.25), tmp_path / "run",
                       FitConfig(epochs=1, seed=0, threads=1, crop=250))  # fmt: skip
@@ -173,8 +174,8 @@ def test_fit_with_crops_validates_on_whole_records(synth_cache, tmp_path: Path) 
 
 
 def test_study_trainings_resume_their_own_checkpoint(synth_cache, tmp_path: Path) -> None:
-    from train.fit import RunSpec, run_fit
-    from train.loop import FitConfig
+    from train.config import FitConfig, RunSpec
+    from train.fit import run_fit
 
     run = tmp_path / "run"
     config = FitConfig(epochs=2, seed=0, threads=1)

@@ -105,10 +105,10 @@ calib_samples = 32
     assert [s["step"] for s in manifest["steps"]] == ["distill", "prune", "quantize"]
     final = read_card(onnx.load(tmp_path / "out" / "3-quantize.onnx"))
     assert [s["step"] for s in final.lineage][-3:] == ["distill", "prune", "quantize"]
-    second = run_cli("compress", "run", str(recipe))
+    second = run_cli("compress", "run", str(recipe), "--json")
     assert second.returncode == 0, second.stderr
-    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["steps"][2]["reused"] is True
-    assert second.stdout.count("reused") == 3
+    assert [step["reused"] for step in json.loads(second.stdout)["steps"]] == [True, True, True]
+    assert second.stderr.count("unchanged, reusing") == 3
 
 
 @pytest.mark.parametrize("ratio", ["0", "1", "1.5", "-0.2"])

@@ -16,7 +16,7 @@ from tests.helpers import run_cli
 @pytest.fixture(scope="module")
 def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("study") / "out"
-    result = run_cli("train", "study", "--out", str(out), "--preset", "tiny", "--threads", "1", timeout=600)
+    result = run_cli("compress", "study", "--recipe", "tiny", "--out", str(out), "--threads", "1", timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == f"report: {out / 'report.md'}"
     return out
@@ -48,11 +48,11 @@ def test_every_model_exists_and_loads(study: Path) -> None:
 
 
 def test_rerun_reuses_every_step(study: Path) -> None:
-    before = (study / "study-state.json").read_text()
-    result = run_cli("train", "study", "--out", str(study), "--preset", "tiny", "--threads", "1", timeout=300)
+    before = (study / "manifest.json").read_text()
+    result = run_cli("compress", "study", "--recipe", "tiny", "--out", str(study), "--threads", "1", timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "running" not in result.stderr and result.stderr.count("unchanged, reusing") >= 14
-    assert (study / "study-state.json").read_text() == before
+    assert ": running" not in result.stderr and result.stderr.count("unchanged, reusing") == 15
+    assert (study / "manifest.json").read_text() == before
 
 
 @pytest.mark.slow

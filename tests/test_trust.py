@@ -221,13 +221,14 @@ def test_fuzz_onnx_bytes(tmp_path_factory: pytest.TempPathFactory, content: byte
 @FUZZ
 @given(st.text(max_size=30))
 def test_fuzz_cli_int_lists(text: str) -> None:
-    from benchmark.cli import _int_list
+    from benchmark.harness import BenchmarkConfig
+    from runtime.settings import from_options
 
     try:
-        values = _int_list(text, "--threads")
+        values = from_options(BenchmarkConfig, {"threads": text}).threads
     except ToolkitError:
         return
-    assert all(v >= 1 for v in values)
+    assert values and all(isinstance(v, int) and v >= 1 for v in values)
 
 
 def test_artifacts_honour_the_umask(tmp_path: Path) -> None:

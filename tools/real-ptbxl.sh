@@ -16,7 +16,7 @@ mkdir -p "$WORK/extra"
 [ -f "$WORK/cache/manifest.json" ] || "$BIN/train" prepare "$PTBXL" --out "$WORK/cache" --json
 
 # 2. The study: teacher, students alone and distilled, pruning, int8, single-lead, sweep, benchmark, report
-"$BIN/train" study --data "$WORK/cache" --preset real --out "$WORK/real-study"
+"$BIN/compress" study --recipe real --data "$WORK/cache" --out "$WORK/real-study"
 
 # 3. The seed study's 534,005-parameter student, trained here for comparison
 fit() {  # fit OUT ARGS...: resume when a checkpoint of the same run exists
@@ -30,18 +30,18 @@ fit "$WORK/extra/seed-student" --data "$WORK/cache" --arch seed-student --crop 2
 [ -f "$WORK/synth/ptbxl_database.csv" ] || "$BIN/train" synth --out "$WORK/synth" --records 20000 --seed 0
 [ -f "$WORK/synth-cache/manifest.json" ] || "$BIN/train" prepare "$WORK/synth" --out "$WORK/synth-cache"
 fit "$WORK/extra/synthetic-sepresnet" --data "$WORK/synth-cache" --arch sepresnet --width 1 --epochs 8
-S=$WORK/real-study/models
+S=$WORK/real-study
 [ -f "$WORK/extra/seed-student/model.int8.onnx" ] || \
   "$BIN/compress" quantize "$WORK/extra/seed-student/model.onnx" --data "$WORK/cache"
 
 # 5. One table on fold 10 (choices were made on fold 9 only)
-"$BIN/benchmark" run "$S/teacher/model.onnx" "$S/teacher/model.int8.onnx" \
-  "$S/student-alone/model.onnx" "$S/student-alone/model.int8.onnx" \
+"$BIN/benchmark" run "$S/teacher.onnx" "$S/teacher.int8.onnx" \
+  "$S/student-alone.onnx" "$S/student-alone.int8.onnx" \
   "$S/student-kd.onnx" "$S/student-kd.int8.onnx" "$S/student-kd-pruned.onnx" "$S/student-kd-pruned.int8.onnx" \
-  "$S/lead-II-alone/model.onnx" "$S/lead-II-kd.onnx" \
+  "$S/lead-alone.onnx" "$S/lead-kd.onnx" \
   "$WORK/extra/seed-student/model.onnx" "$WORK/extra/seed-student/model.int8.onnx" \
   "$WORK/extra/synthetic-sepresnet/model.onnx" \
-  --data "$WORK/cache" --baseline "$S/teacher/model.onnx" --time-s 5 --bootstrap 1000 \
+  --data "$WORK/cache" --baseline "$S/teacher.onnx" --time-s 5 --bootstrap 1000 --force \
   -o "$WORK/real-table.json" --csv "$WORK/real-table.csv" --markdown "$WORK/real-table.md" --plots "$WORK/real-plots"
 # (KD vs the same student alone, with its paired bootstrap interval: real-study/report.md)
 
@@ -50,9 +50,9 @@ S=$WORK/real-study/models
 publish() {  # publish SOURCE NAME
   "$BIN/compress" publish "$1" --benchmark "$WORK/real-table.json" -o "runtime/pretrained/$2.onnx" --force
 }
-publish "$S/teacher/model.onnx" ptbxl-teacher
-publish "$S/teacher/model.int8.onnx" ptbxl-teacher.int8
+publish "$S/teacher.onnx" ptbxl-teacher
+publish "$S/teacher.int8.onnx" ptbxl-teacher.int8
 publish "$S/student-kd.onnx" ptbxl-student
 publish "$S/student-kd.int8.onnx" ptbxl-student.int8
 publish "$S/student-kd-pruned.int8.onnx" ptbxl-tiny.int8
-publish "$S/lead-II-alone/model.onnx" ptbxl-lead-II
+publish "$S/lead-alone.onnx" ptbxl-lead-II

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import platform
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -24,26 +24,16 @@ from runtime.card import ModelCard
 from runtime.dataset.cache import PreparedDataset, open_dataset
 from runtime.errors import UsageError
 from runtime.evaluate import evaluate_splits, split_scores
-from runtime.leads import STANDARD_LEADS
 from runtime.metrics import best_f1_thresholds
 from runtime.progress import log
 from runtime.session import make_session
+from train.config import FitConfig, RunSpec
 from train.data import SplitArrays, lead_statistics, load_split
 from train.export import architecture_entry, export, onnx_bytes
-from train.loop import FitConfig, LossFn, Normalized, Resume, bce_loss, fit
+from train.loop import LossFn, Normalized, Resume, bce_loss, fit
 
 RUN_SUMMARY = "run.json"
 MODEL_FILE = "model.onnx"
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """What to train: architecture, width, input leads and how much data."""
-
-    arch: str
-    width: float = 1.0
-    leads: tuple[str, ...] = STANDARD_LEADS
-    max_train: int | None = None
 
 
 def environment(seed: int) -> dict[str, Any]:

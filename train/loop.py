@@ -25,41 +25,14 @@ from runtime.atomic import atomic_write_bytes, atomic_write_text
 from runtime.errors import ToolkitError, UsageError
 from runtime.metrics import macro_auc
 from runtime.progress import end_line, inline, log
+from train.config import FitConfig
 from train.data import SplitArrays, augment, random_crop
 
 CHECKPOINT = "checkpoint.pt"
 Resume = bool | Literal["auto"]  # "auto": continue a checkpoint of the same run, else start afresh
 METRICS_LOG = "metrics.jsonl"
-OPTIMIZERS = ("adamw", "adadelta")
 
 LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray], torch.Tensor]
-
-
-@dataclass(frozen=True)
-class FitConfig:
-    """Hyper-parameters of one training run (recorded in the model card)."""
-
-    epochs: int = 30
-    batch_size: int = 64
-    lr: float = 1e-3
-    optimizer: str = "adamw"
-    weight_decay: float = 1e-2
-    patience: int = 5
-    augment: bool = False
-    crop: int = 0  # train on random windows of this many samples (0: whole records); validation sees whole records
-    seed: int = 0
-    threads: int | None = None
-    device: str = "auto"
-
-    def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise UsageError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if self.epochs < 1 or self.batch_size < 1 or self.patience < 1:
-            raise UsageError("--epochs, --batch-size and --patience must be at least 1")
-        if not self.lr > 0:
-            raise UsageError(f"--lr must be positive, got {self.lr}")
-        if self.crop < 0:
-            raise UsageError(f"--crop must be 0 (whole records) or a number of samples, got {self.crop}")
 
 
 class Normalized(nn.Module):

@@ -11,8 +11,8 @@ from runtime.atomic import atomic_write_bytes, atomic_write_text
 from runtime.card import read_card
 from runtime.graph_stats import graph_summary
 from runtime.onnx_io import load_model
-from train.fit import RunSpec, run_fit
-from train.loop import FitConfig
+from train.config import FitConfig, RunSpec
+from train.fit import run_fit
 
 COLUMNS = ("arch", "width", "parameters", "macs", "bytes", "val_macro_auc", "test_macro_auc", "model")
 
