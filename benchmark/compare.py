@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from benchmark.rows import BenchmarkRow
 from runtime.errors import UsageError
 
 
@@ -22,11 +23,11 @@ def load_result(path: Path) -> dict[str, Any]:
     return data
 
 
-def _configuration(row: dict[str, Any]) -> tuple[Any, ...]:
+def _configuration(row: BenchmarkRow) -> tuple[Any, ...]:
     return (row.get("provider"), row.get("threads"), row.get("batch"))
 
 
-def _match(row: dict[str, Any], base_rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _match(row: BenchmarkRow, base_rows: list[BenchmarkRow]) -> BenchmarkRow | None:
     """The base row of the same file (sha256 id), else of the same label, in the same configuration."""
     for same in (lambda b: row.get("id") is not None and b.get("id") == row.get("id"),
                  lambda b: b.get("name") == row.get("name")):  # fmt: skip

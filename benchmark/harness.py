@@ -14,11 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.compute_floor import is_int8, peak_macs_per_s
+from benchmark.compute_floor import call_overhead_ms, is_int8, peak_macs_per_s
 from benchmark.environment import environment
 from benchmark.inputs import declared_shape, find_dataset, model_inputs
 from benchmark.latency import measure_latency
 from benchmark.memory import peak_mb, reset_peak
+from benchmark.rows import BenchmarkRow
 from runtime.card import ModelCard, has_card, read_card
 from runtime.dataset.cache import PreparedDataset
 from runtime.errors import ToolkitError, UsageError
@@ -85,7 +86,7 @@ def display_labels(paths: list[Path]) -> dict[Path, str]:
 
 def benchmark_model(
     path: Path, data: str | Path | None, config: BenchmarkConfig, floors: dict[str, float], label: str | None = None
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+) -> tuple[list[BenchmarkRow], dict[str, Any] | None]:
     """All rows of one model (named ``label`` in the table), plus its curves (labels and scores) for the plots."""
     label = label or path.name.removesuffix(".onnx")
     model = load_model(path)
@@ -98,7 +99,7 @@ def benchmark_model(
         check_compatible(card, dataset, str(path))
     stats = graph_summary(model, declared_shape(model, card))
     precision = "int8" if is_int8(model) else "fp32"
-    base = {
+    base: BenchmarkRow = {
         "model": str(path), "name": label, "id": sha256_file(path),
         "architecture": card.architecture.get("name") if card else None, "precision": precision,
         "bytes": path.stat().st_size, "parameters": stats["parameters"], "macs": stats["macs"],
@@ -134,18 +135,24 @@ def benchmark_model(
                 latency = measure_latency(session, _latency_inputs(inputs, batch), config.warmup_s,
                                           config.time_s, label=f"{path.name} {provider} t{threads} b{batch}")  # fmt: skip
                 achieved = stats["macs"] * batch / (latency.mean_ms / 1000.0)
-                row = {**base, "provider": provider, "threads": threads, "batch": batch, **latency.to_dict(),
-                       "peak_rss_mb": round(peak_mb(), 1), "achieved_macs_per_s": achieved}  # fmt: skip
+                row: BenchmarkRow = {
+                    **base, "provider": provider, "threads": threads, "batch": batch, "calls": latency.calls,
+                    "mean_ms": latency.mean_ms, "std_ms": latency.std_ms, "p50_ms": latency.p50_ms,
+                    "p90_ms": latency.p90_ms, "p99_ms": latency.p99_ms, "throughput": latency.throughput,
+                    "peak_rss_mb": round(peak_mb(), 1), "achieved_macs_per_s": achieved,
+                }  # fmt: skip
                 floor = floors.get(precision)
                 if floor and threads == 1:
                     row["peak_macs_per_s"] = floor
                     row["fraction_of_peak"] = achieved / floor
+                    row["floor_ms"] = stats["macs"] * batch / floor * 1000.0
+                    row["x_floor"] = latency.p50_ms / row["floor_ms"] if row["floor_ms"] > 0 else float("inf")
                 rows.append(row)
     return rows, curves
 
 
 def _compare_to_baseline(
-    rows: list[dict[str, Any]], baseline: list[dict[str, Any]], curves: dict[str, dict[str, Any]], rounds: int
+    rows: list[BenchmarkRow], baseline: list[BenchmarkRow], curves: dict[str, dict[str, Any]], rounds: int
 ) -> None:
     """Ratios against the baseline's row of the same configuration; where both rows were scored, the AUC
     delta with a paired bootstrap interval."""
@@ -178,13 +185,17 @@ def run_benchmark(
 ) -> dict[str, Any]:
     """Benchmark every model (and the baseline) and return the JSON-ready result."""
     floors: dict[str, float] = {}
+    overhead: float | None = None
     if config.floor:
         log("probing the CPU's single-thread peak (fp32 MatMul, int8 MatMulInteger)")
         floors = {"fp32": peak_macs_per_s(False), "int8": peak_macs_per_s(True)}
+        overhead = call_overhead_ms()
+        log(f"peak fp32 {floors['fp32'] / 1e9:.1f} GMAC/s, int8 {floors['int8'] / 1e9:.1f} GMAC/s; "
+            f"fixed cost of one call {overhead * 1000:.0f} us")  # fmt: skip
     ordered = ([baseline] if baseline is not None else []) + [m for m in models if m != baseline]
-    rows: list[dict[str, Any]] = []
+    rows: list[BenchmarkRow] = []
     curves: list[dict[str, Any]] = []
-    baseline_rows: list[dict[str, Any]] = []
+    baseline_rows: list[BenchmarkRow] = []
     curves_by_model: dict[str, dict[str, Any]] = {}
     labels = display_labels([Path(p) for p in ordered])
     for path in ordered:
@@ -203,5 +214,5 @@ def run_benchmark(
     if baseline_rows:
         _compare_to_baseline(rows, baseline_rows, curves_by_model, config.bootstrap)
     config_dict = asdict(config)
-    return {"environment": environment(), "config": config_dict, "peak_macs_per_s": floors, "rows": rows,
-            "curves": curves}  # fmt: skip
+    return {"environment": environment(), "config": config_dict, "peak_macs_per_s": floors,
+            "call_overhead_ms": overhead, "rows": rows, "curves": curves}  # fmt: skip

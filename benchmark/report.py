@@ -10,13 +10,14 @@ from typing import Any
 
 import numpy as np
 
+from benchmark.rows import BenchmarkRow
 from runtime.atomic import atomic_write_bytes, atomic_write_text
 
 TABLE_COLUMNS = (
     ("name", "model", 28, "{:<28.28}"), ("precision", "prec", 4, "{:<4}"), ("provider", "provider", 8, "{:<8.8}"),
     ("threads", "thr", 3, "{:>3}"), ("batch", "batch", 5, "{:>5}"), ("bytes", "bytes", 10, "{:>10,}"),
     ("parameters", "params", 9, "{:>9,}"), ("macs", "MACs", 12, "{:>12,}"), ("p50_ms", "p50 ms", 8, "{:>8.3f}"),
-    ("p90_ms", "p90 ms", 8, "{:>8.3f}"), ("throughput", "rec/s", 8, "{:>8.1f}"), ("macro_auc", "AUC", 6, "{:>6.4f}"),
+    ("p90_ms", "p90 ms", 8, "{:>8.3f}"), ("x_floor", "x floor", 7, "{:>7.1f}"), ("throughput", "rec/s", 8, "{:>8.1f}"), ("macro_auc", "AUC", 6, "{:>6.4f}"),
     ("delta_auc", "dAUC", 7, "{:>+7.4f}"), ("x_smaller", "x small", 7, "{:>7.2f}"), ("x_faster", "x fast", 6, "{:>6.2f}"),
 )  # fmt: skip
 
@@ -26,7 +27,7 @@ def public_result(result: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in result.items() if key != "curves"}
 
 
-def table(rows: list[dict[str, Any]]) -> str:
+def table(rows: list[BenchmarkRow]) -> str:
     """Fixed-width text table of the rows."""
     lines = [" ".join(title.rjust(width) if i > 1 else title.ljust(width)
                       for i, (_, title, width, _) in enumerate(TABLE_COLUMNS))]  # fmt: skip
@@ -42,7 +43,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def flat_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def flat_rows(rows: list[BenchmarkRow]) -> list[dict[str, Any]]:
     """Rows with per-class AUC spread into ``auc_<class>`` columns (for CSV)."""
     flat = []
     for row in rows:
@@ -53,7 +54,7 @@ def flat_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return flat
 
 
-def write_csv(rows: list[dict[str, Any]], path: Path, command: str) -> None:
+def write_csv(rows: list[BenchmarkRow], path: Path, command: str) -> None:
     flat = flat_rows(rows)
     columns: list[str] = []
     for row in flat:
@@ -69,11 +70,11 @@ def write_csv(rows: list[dict[str, Any]], path: Path, command: str) -> None:
 def markdown(result: dict[str, Any]) -> str:
     """A Markdown report: results table and environment."""
     rows = result["rows"]
-    lines = ["# Benchmark", "", "| model | precision | threads | batch | bytes | params | MACs | p50 ms | rec/s | "
-             "macro AUC (90% CI) | dAUC (paired 90% CI) | x smaller | x faster |", "|" + "---|" * 13]  # fmt: skip
+    lines = ["# Benchmark", "", "| model | precision | threads | batch | bytes | params | MACs | p50 ms | x floor | rec/s | "
+             "macro AUC (90% CI) | dAUC (paired 90% CI) | x smaller | x faster |", "|" + "---|" * 14]  # fmt: skip
     for row in rows:
         if "error" in row:
-            lines.append(f"| {row['name']} | error: {row['error']} |" + " |" * 11)
+            lines.append(f"| {row['name']} | error: {row['error']} |" + " |" * 12)
             continue
         ci = (f"{row['macro_auc']:.4f} ({row['macro_auc_low']:.4f}-{row['macro_auc_high']:.4f})"
               if row.get("macro_auc") is not None else f"- ({row.get('note', 'not scored')})")  # fmt: skip
@@ -82,9 +83,10 @@ def markdown(result: dict[str, Any]) -> str:
             delta += f" ({row['delta_auc_low']:+.4f} to {row['delta_auc_high']:+.4f})"
         smaller = f"{row['x_smaller']:.2f}" if "x_smaller" in row else "-"
         faster = f"{row['x_faster']:.2f}" if "x_faster" in row else "-"
+        floor = f"{row['x_floor']:.1f}" if "x_floor" in row else "-"
         lines.append(f"| {row['name']} | {row['precision']} | {row['threads']} | {row['batch']} | {row['bytes']:,} | "
-                     f"{row['parameters']:,} | {row['macs']:,} | {row['p50_ms']:.3f} | {row['throughput']:.1f} | {ci} | "
-                     f"{delta} | {smaller} | {faster} |")  # fmt: skip
+                     f"{row['parameters']:,} | {row['macs']:,} | {row['p50_ms']:.3f} | {floor} | {row['throughput']:.1f} | "
+                     f"{ci} | {delta} | {smaller} | {faster} |")  # fmt: skip
     lines += ["", "## Environment", ""]
     for key, value in result["environment"].items():
         lines.append(f"- **{key}**: {value}")
@@ -93,6 +95,9 @@ def markdown(result: dict[str, Any]) -> str:
             "- **single-thread peak MAC/s**: "
             + ", ".join(f"{k} {v / 1e9:.1f} G" for k, v in result["peak_macs_per_s"].items())
         )
+    if result.get("call_overhead_ms") is not None:
+        lines.append(f"- **fixed cost of one session call** (one-node graph, [1, 12, 1000] input): "
+                     f"{result['call_overhead_ms'] * 1000:.0f} us; x floor = p50 / (MACs at the single-thread peak)")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

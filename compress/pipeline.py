@@ -139,8 +139,8 @@ def load_recipe(
             raise UsageError(f"{where}: name {name!r} must be unique and use letters, digits, '.', '-', '_'")
         where = f"{label} step {index} ({name})"
         own = {k: v for k, v in raw.items() if k not in ("step", "name")}
-        refuse_unknown(own, kind.keys(), where)
-        allowed = set(kind.keys())
+        refuse_unknown(own, kind.recipe_keys(), where)
+        allowed = set(kind.recipe_keys())
         merged = {**{k: v for k, v in defaults.items() if k in allowed}, **own}
         if kind.kind != "benchmark":  # --seed/--threads set training; the benchmark keeps its own threads
             merged.update({k: v for k, v in (overrides or {}).items() if k in allowed})
@@ -296,4 +296,4 @@ def run_recipe(recipe: Recipe, force: bool = False) -> dict[str, Any]:
 
 def describe_steps() -> list[tuple[str, str, list[str]]]:
     """(kind, help, keys) of every step: what ``compress recipe --keys`` prints."""
-    return [(kind, item.help, item.keys()) for kind, item in STEPS.items()]
+    return [(kind, item.help, item.recipe_keys()) for kind, item in STEPS.items()]

@@ -62,7 +62,7 @@ class Step:
     exclude: tuple[str, ...] = ()  # fields of ``configs`` this step does not take
     suffix: str = ".onnx"  # what the step writes: a model file, a folder ("") or a file type
 
-    def keys(self) -> list[str]:
+    def recipe_keys(self) -> list[str]:
         """Recipe keys: the settings of its configs, then its input slots."""
         return [k for k in keys(*self.configs) if k not in self.exclude] + list(self.inputs + self.list_inputs)
 

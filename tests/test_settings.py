@@ -39,7 +39,7 @@ def test_each_command_exposes_its_steps_settings(group: click.Group, name: str) 
     """Every recipe key of the step (its settings, not its input slots) is an option of the command."""
     step = STEPS[COMMANDS[(group, name)]]
     params = _params(group, name)
-    settings = [key for key in step.keys() if key not in step.inputs + step.list_inputs]
+    settings = [key for key in step.recipe_keys() if key not in step.inputs + step.list_inputs]
     missing = [key for key in settings if key not in params]
     if name == "prune":  # prune fine-tunes for --finetune-epochs, so it takes no --epochs
         assert "epochs" not in params
