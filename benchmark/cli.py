@@ -154,9 +154,10 @@ def _model_inputs(model, card, data: Path | None, records: int):  # type: ignore
 @model_argument("models", many=True)
 @data_option("Real test records from here (default: the card's dataset, else seeded noise).")
 @click.option("--records", default=16, show_default=True, type=click.IntRange(min=1), help="Records compared.")
+@time_s_option(1.0, allow_zero=True)
 @json_option()
-def runtimes(models: tuple[Path, ...], data: Path | None, records: int, as_json: bool) -> None:
-    """Load and run each MODEL in every runtime present; compare with onnxruntime."""
+def runtimes(models: tuple[Path, ...], data: Path | None, records: int, time_s: float, as_json: bool) -> None:
+    """Load and run each MODEL in every runtime present; agreement with onnxruntime and batch-1 p50 latency."""
 
     from benchmark.runtimes import check_runtimes
     from runtime.card import has_card, read_card
@@ -166,14 +167,48 @@ def runtimes(models: tuple[Path, ...], data: Path | None, records: int, as_json:
     for path in models:
         model = load_model(path)
         card = read_card(model, str(path)) if has_card(model) else None
-        rows += check_runtimes(path, _model_inputs(model, card, data, records))
+        rows += check_runtimes(path, _model_inputs(model, card, data, records), time_s)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
         detail = (f"max |diff| {row['max_abs_diff']:.2e}  decisions agree {row['decision_agreement']:.3f}"
+                  + (f"  p50 {row['p50_ms']:.3f} ms ({row['x_slower_than_fastest']:.1f}x the fastest)"
+                     if "p50_ms" in row else "")
                   if row["status"] == "ok" else row.get("error", ""))  # fmt: skip
         click.echo(f"{row['model']:<28.28} {row['runtime']:<15} {row['status']:<13} {detail}")
+
+
+@main.command()
+@model_argument("models", many=True)
+@data_option("Time a real test record (default: the card's dataset, else seeded noise).")
+@click.option("--calls", default=300, show_default=True, type=click.IntRange(min=10), help="Profiled calls.")
+@threads_option()
+@click.option("--top", default=8, show_default=True, type=click.IntRange(min=1), help="Op types listed.")
+@json_option()
+def profile(models: tuple[Path, ...], data: Path | None, calls: int, threads: int, top: int, as_json: bool) -> None:
+    """Where each MODEL's batch-1 time goes: kernels by op type, executor and per-call overhead."""
+    from benchmark.compute_floor import call_overhead_ms
+    from benchmark.profile import profile_model
+    from runtime.card import has_card, read_card
+    from runtime.onnx_io import load_model
+
+    overhead = call_overhead_ms()
+    results = []
+    for path in models:
+        model = load_model(path)
+        card = read_card(model, str(path)) if has_card(model) else None
+        results.append(profile_model(path, _model_inputs(model, card, data, 1)[:1], calls, threads))
+    if as_json:
+        click.echo(json.dumps({"call_overhead_ms": overhead, "models": results}, indent=2))
+        return
+    click.echo(f"fixed cost of one session call (one-node graph): {overhead * 1000:.0f} us")
+    for result in results:
+        click.echo(f"\n{Path(result['model']).name}: {result['call_ms'] * 1000:.0f} us per call, "
+                   f"{result['nodes_per_call']} nodes; profiled run {result['run_ms'] * 1000:.0f} us = kernels "
+                   f"{result['kernels_ms'] * 1000:.0f} us + executor {result['executor_overhead_ms'] * 1000:.0f} us")  # fmt: skip
+        for row in result["ops"][:top]:
+            click.echo(f"  {row['op']:<22} {row['nodes']:>4} nodes {row['ms_per_call'] * 1000:>8.1f} us")
 
 
 @main.command("selfcheck")

@@ -125,10 +125,11 @@ def threads_option(default: int | None = 1) -> Any:
                         type=click.IntRange(min=1), help="CPU threads.")  # fmt: skip
 
 
-def time_s_option(default: float) -> Any:
-    """``--time-s``: seconds of timed runs."""
+def time_s_option(default: float, allow_zero: bool = False) -> Any:
+    """``--time-s``: seconds of timed runs (``allow_zero``: 0 skips timing)."""
     return click.option("--time-s", default=default, show_default=True,
-                        type=click.FloatRange(min=0, min_open=True), help="Timed seconds per measurement.")  # fmt: skip
+                        type=click.FloatRange(min=0, min_open=not allow_zero),
+                        help="Timed seconds per measurement" + (" (0: no timing)." if allow_zero else "."))  # fmt: skip
 
 
 def refuse_existing(output: Path, force: bool, *inputs: Path) -> None:

@@ -16,10 +16,18 @@ LOGITS = "logits"
 
 
 def make_session(
-    model: str | Path | bytes, threads: int = 0, providers: list[str] | None = None, optimization: str = "all"
+    model: str | Path | bytes,
+    threads: int = 0,
+    providers: list[str] | None = None,
+    optimization: str = "all",
+    profile_prefix: str | None = None,
 ) -> ort.InferenceSession:
-    """A session with fixed options: ``threads`` intra-op threads (0 = onnxruntime's default)."""
+    """A session with fixed options: ``threads`` intra-op threads (0 = onnxruntime's default);
+    ``profile_prefix``: write onnxruntime's per-node trace there (``benchmark profile``)."""
     options = ort.SessionOptions()
+    if profile_prefix is not None:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL

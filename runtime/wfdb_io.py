@@ -160,7 +160,14 @@ def _read_format16(folder: Path, header: Header) -> np.ndarray:
 
 
 def _read_with_wfdb(header_path: Path, header: Header) -> np.ndarray:
-    import wfdb
+    try:
+        import wfdb
+    except ImportError:  # optional on devices: the formats PTB-XL and most exports use are read natively
+        formats = sorted({str(s.fmt) for s in header.signals})
+        raise DataError(
+            f"{header_path}: WFDB format {', '.join(formats)} is read through the wfdb package, which is not "
+            "installed; pip install 'ecg-shrink[formats]' (or convert the record to format 16)"
+        ) from None
 
     try:
         record = wfdb.rdrecord(str(header_path.with_suffix("")), physical=False, return_res=32)

@@ -13,7 +13,8 @@
 # ptbxl-student.int8: decisions identical on the checked records).
 #
 # Usage: tools/arm64_check.sh MODEL.onnx [MODEL.onnx ...]   (as root, on an x86-64 Debian host)
-# Env:   ARM64_LAB (default /tmp/ecgshrink-arm64), CPUS (default "cortex-a72 cortex-a76"),
+# Env:   ARM64_LAB (default /tmp/ecgshrink-arm64), CPUS (default "cortex-a72 cortex-a76"), SETUP_ONLY=1
+#        (build the emulated root and stop),
 #        PYTHON (host python with the project installed; default .venv/bin/python)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,6 +64,7 @@ cp -r runtime tools/arm64_runner.py "$ROOTFS/opt/project/"
 mkdir -p "$ROOTFS/proc" "$ROOTFS/sys/devices/system/cpu"
 echo 0 > "$ROOTFS/sys/devices/system/cpu/possible"; echo 0 > "$ROOTFS/sys/devices/system/cpu/present"
 
+[[ ${SETUP_ONLY:-0} == 1 ]] && exit 0  # tools/pi_install_check.sh: only the root and QEMU
 OUT=$LAB/out; rm -rf "$OUT"; mkdir -p "$OUT"
 models=(); for m in "$@"; do [[ -f $m ]] || { echo "no such model: $m" >&2; exit 2; }; models+=("$(readlink -f "$m")"); done
 records=(); for r in "${RECORDS[@]}"; do records+=("$(readlink -f "$r")"); done
