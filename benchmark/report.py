@@ -145,7 +145,8 @@ def plot_all(result: dict[str, Any], folder: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    from runtime.metrics import precision_recall_points, roc_points
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -155,8 +156,8 @@ def plot_all(result: dict[str, Any], folder: Path) -> list[Path]:
             labels, scores = curve["labels"][:, k], curve["scores"][:, k]
             if labels.min() == labels.max():
                 continue
-            fpr, tpr, _ = roc_curve(labels, scores)
-            precision, recall, _ = precision_recall_curve(labels, scores)
+            fpr, tpr = roc_points(labels, scores)
+            precision, recall, _ = precision_recall_points(labels, scores)
             roc_ax.plot(fpr, tpr, label=name)
             pr_ax.plot(recall, precision, label=name)
         roc_ax.plot([0, 1], [0, 1], color="grey", linewidth=0.5)

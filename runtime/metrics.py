@@ -2,6 +2,8 @@
 
 Macro AUC is the mean of per-class ROC AUCs (the PTB-XL benchmark's headline metric);
 classes without both positives and negatives in the split are skipped and reported.
+Computed with numpy alone (tests check them against scikit-learn): scikit-learn and the SciPy
+it needs are half of a device install, so the runtime does not depend on them.
 """
 
 from __future__ import annotations
@@ -10,7 +12,51 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import f1_score, precision_recall_curve, roc_auc_score
+
+
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC of one binary column: the Mann-Whitney statistic with average ranks for tied scores
+    (the area under the ROC curve with ties as diagonal steps, as scikit-learn computes it)."""
+    labels = np.asarray(labels).astype(bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    order = np.argsort(scores, kind="mergesort")
+    ordered = scores[order]
+    boundaries = np.flatnonzero(np.diff(ordered)) + 1
+    starts = np.concatenate(([0], boundaries))
+    ends = np.concatenate((boundaries, [len(ordered)]))
+    ranks = np.empty(len(ordered), dtype=np.float64)
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    positives = int(labels.sum())
+    negatives = len(labels) - positives
+    return float((ranks[labels].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
+
+
+def precision_recall_points(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(precision, recall, threshold) at every distinct score, in increasing threshold order, up to the
+    highest threshold that already reaches full recall (lower ones only add false positives)."""
+    labels = np.asarray(labels).astype(bool)
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="mergesort")
+    ordered, hits = np.asarray(scores, dtype=np.float64)[order], labels[order]
+    last_of_value = np.concatenate((np.flatnonzero(np.diff(ordered)), [len(ordered) - 1]))
+    true_positives = np.cumsum(hits)[last_of_value]
+    predicted = last_of_value + 1
+    full = int(np.searchsorted(true_positives, true_positives[-1]))  # first point with every positive found
+    keep = slice(0, full + 1)
+    precision = true_positives[keep] / predicted[keep]
+    recall = true_positives[keep] / true_positives[-1]
+    return precision[::-1], recall[::-1], ordered[last_of_value][keep][::-1]
+
+
+def roc_points(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(false positive rate, true positive rate) at every distinct score, from (0, 0) to (1, 1)."""
+    labels = np.asarray(labels).astype(bool)
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="mergesort")
+    ordered = np.asarray(scores, dtype=np.float64)[order]
+    last_of_value = np.concatenate((np.flatnonzero(np.diff(ordered)), [len(ordered) - 1]))
+    true_positives = np.cumsum(labels[order])[last_of_value]
+    false_positives = last_of_value + 1 - true_positives
+    return (np.concatenate(([0.0], false_positives / max(1, len(labels) - labels.sum()))),
+            np.concatenate(([0.0], true_positives / max(1, labels.sum()))))  # fmt: skip
 
 
 def per_class_auc(labels: np.ndarray, scores: np.ndarray) -> list[float | None]:
@@ -21,7 +67,7 @@ def per_class_auc(labels: np.ndarray, scores: np.ndarray) -> list[float | None]:
         if column.min() == column.max():
             result.append(None)
         else:
-            result.append(float(roc_auc_score(column, scores[:, k])))
+            result.append(roc_auc(column, scores[:, k]))
     return result
 
 
@@ -34,8 +80,8 @@ def macro_auc(labels: np.ndarray, scores: np.ndarray) -> float:
 def best_f1_thresholds(labels: np.ndarray, scores: np.ndarray) -> list[float]:
     """Per-class threshold that maximizes F1 on this split (chosen on validation, used everywhere).
 
-    Exact over every distinct score (one sorted pass per class via ``precision_recall_curve``);
-    a class without positives or negatives keeps 0.5.
+    Exact over every distinct score (one sorted pass per class); among equal F1 the lowest threshold
+    wins; a class without positives or negatives keeps 0.5.
     """
     thresholds = []
     for k in range(labels.shape[1]):
@@ -43,8 +89,7 @@ def best_f1_thresholds(labels: np.ndarray, scores: np.ndarray) -> list[float]:
         if column.min() == column.max():
             thresholds.append(0.5)
             continue
-        precision, recall, cuts = precision_recall_curve(column, scores[:, k])
-        precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
+        precision, recall, cuts = precision_recall_points(column, scores[:, k])
         f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(precision),
                        where=(precision + recall) > 0)  # fmt: skip
         # floor to 6 decimals: rounding up could exclude the record the threshold was cut at
@@ -55,7 +100,11 @@ def best_f1_thresholds(labels: np.ndarray, scores: np.ndarray) -> list[float]:
 def f1_at(labels: np.ndarray, scores: np.ndarray, thresholds: list[float]) -> float:
     """Macro F1 with fixed per-class thresholds."""
     decisions = scores >= np.asarray(thresholds)[None, :]
-    return float(f1_score(labels, decisions, average="macro", zero_division=0))
+    truth = np.asarray(labels).astype(bool)
+    true_positives = (decisions & truth).sum(axis=0)
+    denominator = decisions.sum(axis=0) + truth.sum(axis=0)  # 2 tp + fp + fn
+    per_class = np.divide(2.0 * true_positives, denominator, out=np.zeros(len(denominator)), where=denominator > 0)
+    return float(per_class.mean())
 
 
 def fmax(labels: np.ndarray, scores: np.ndarray) -> float:

@@ -48,7 +48,7 @@ def _iterstrat_folds(patient_ids: np.ndarray, labels: np.ndarray, seed: int) -> 
         from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
     except ImportError:
         raise UsageError(
-            "--split iterstrat needs the iterative-stratification package: pip install 'ecg-shrink[train]'"
+            "--folds iterstrat needs the iterative-stratification package: pip install 'ecg-shrink[train]'"
         ) from None
     patients, inverse = np.unique(patient_ids, return_inverse=True)
     if len(patients) < 10:
