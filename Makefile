@@ -16,7 +16,7 @@ test-slow:
 	ECG_SHRINK_FUZZ_EXAMPLES=2000 $(PY) -m pytest -m "slow or not slow"
 
 study:
-	.venv/bin/train study --out study-out
+	.venv/bin/compress study --out study-out
 
 arm64-check:
 	PYTHON=$(PY) bash tools/arm64_ci.sh

@@ -13,6 +13,7 @@
 # ptbxl-student.int8: decisions identical on the checked records).
 #
 # Usage: tools/arm64_check.sh MODEL.onnx [MODEL.onnx ...]   (as root, on an x86-64 Debian host)
+# Exit: 0 pass, 1 a comparison failed, 75 a download (apt, debootstrap, wheels) was unavailable.
 # Env:   ARM64_LAB (default /tmp/ecgshrink-arm64), CPUS (default "cortex-a72 cortex-a76"), SETUP_ONLY=1
 #        (build the emulated root and stop),
 #        PYTHON (host python with the project installed; default .venv/bin/python)
@@ -32,7 +33,8 @@ command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
 if ((${#missing[@]})); then
   say "installing ${missing[*]}"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } \
+    || { say "UNAVAILABLE: could not install ${missing[*]} (package mirror)"; exit 75; }
 fi
 
 if [[ ! -f $ROOTFS/.complete ]]; then
@@ -41,7 +43,8 @@ if [[ ! -f $ROOTFS/.complete ]]; then
                 /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null; } | grep -E '/debian/?$' | head -n1 || true)
   say "debootstrap (foreign, minbase) bookworm arm64 from ${mirror:-http://deb.debian.org/debian}"
   rm -rf "$ROOTFS"; mkdir -p "$ROOTFS"
-  debootstrap --foreign --arch=arm64 --variant=minbase --include=python3 bookworm "$ROOTFS" "${mirror:-http://deb.debian.org/debian}" >/dev/null
+  debootstrap --foreign --arch=arm64 --variant=minbase --include=python3 bookworm "$ROOTFS" "${mirror:-http://deb.debian.org/debian}" >/dev/null \
+    || { say "UNAVAILABLE: debootstrap could not download the arm64 root"; exit 75; }
   for deb in "$ROOTFS"/var/cache/apt/archives/*.deb; do dpkg-deb -x "$deb" "$ROOTFS"; done
   touch "$ROOTFS/.complete"
 fi
@@ -55,6 +58,7 @@ if [[ ! -f $SITE/.complete ]]; then
     --platform manylinux_2_28_aarch64 --platform manylinux_2_27_aarch64 --platform manylinux_2_17_aarch64 \
     --platform manylinux2014_aarch64 --python-version "$PYVER" --implementation cp onnxruntime numpy onnx 2>&1 \
     | grep -v "is ignored: it is neither" >&2 || true
+  [[ -d $SITE/onnxruntime ]] || { say "UNAVAILABLE: aarch64 wheels could not be downloaded"; exit 75; }
   touch "$SITE/.complete"
 fi
 # the project's torch-free runtime package, as a device would install it

@@ -11,6 +11,7 @@
 # Prints the install footprint (MB, packages, seconds). Reuses tools/arm64_check.sh's root.
 #
 # Usage: tools/pi_install_check.sh FP32.onnx INT8.onnx CACHE_DIR   (as root, x86-64 Debian host)
+# Exit:  0 pass, 1 a real failure (install, a command, a comparison), 75 a download was unavailable.
 # Env:   ARM64_LAB (default /tmp/ecgshrink-arm64), CPUS (default "cortex-a72 cortex-a76"),
 #        PYTHON (host python with the project installed; default .venv/bin/python)
 set -euo pipefail
@@ -25,13 +26,18 @@ RECORDS=(tests/data/cpsc2018/A0001.hea tests/data/cpsc2018/A0002.hea tests/data/
 say() { echo "[pi-install] $*" >&2; }
 
 # the emulated Debian bookworm arm64 root (python3 3.11) and QEMU, as the ARM64 check builds them
-SETUP_ONLY=1 PYTHON="$PYTHON" bash tools/arm64_check.sh "$FP32" >/dev/null
+SETUP_ONLY=1 PYTHON="$PYTHON" bash tools/arm64_check.sh "$FP32" >/dev/null || exit $?
 PYBIN=$(cd "$ROOTFS/usr/bin" && ls python3.[0-9]* | grep -E '^python3\.[0-9]+$' | sort -V | tail -n1)
 PYVER=${PYBIN#python}
 
 say "building the wheel"
 DIST=$LAB/dist; rm -rf "$DIST"; mkdir -p "$DIST"
-"$PYTHON" -m pip wheel -q --no-deps --no-build-isolation -w "$DIST" . >/dev/null
+offline() { grep -qiE "connection|timed out|name resolution|max retries|network is unreachable" "$1"; }
+if ! "$PYTHON" -m pip wheel -q --no-deps -w "$DIST" . > "$LAB/wheel.log" 2>&1; then
+  cat "$LAB/wheel.log" >&2
+  if offline "$LAB/wheel.log"; then say "UNAVAILABLE: the build backend could not be downloaded"; exit 75; fi
+  say "FAIL: the project's wheel does not build"; exit 1
+fi
 WHEEL=$(ls "$DIST"/ecg_shrink-*.whl)
 
 SITE=$ROOTFS/opt/pi-site
@@ -39,9 +45,14 @@ say "pip install $(basename "$WHEEL") (base dependencies, aarch64 wheels for Pyt
 rm -rf "$SITE"; started=$(date +%s)
 env -u PIP_FIND_LINKS -u PIP_CONSTRAINT "$PYTHON" -m pip install -q --no-compile --target "$SITE" --only-binary=:all: \
   --platform manylinux_2_28_aarch64 --platform manylinux_2_27_aarch64 --platform manylinux_2_17_aarch64 \
-  --platform manylinux2014_aarch64 --python-version "$PYVER" --implementation cp "$WHEEL" 2>&1 \
-  | grep -v "is ignored: it is neither" >&2 || true
-[[ -f $SITE/benchmark/cli.py ]] || { say "FAIL: the wheel did not install"; exit 1; }
+  --platform manylinux2014_aarch64 --python-version "$PYVER" --implementation cp "$WHEEL" > "$LAB/pip.log" 2>&1 || true
+if [[ ! -f $SITE/benchmark/cli.py ]]; then
+  grep -v "is ignored: it is neither" "$LAB/pip.log" >&2 || true
+  if offline "$LAB/pip.log"; then
+    say "UNAVAILABLE: the package index could not be reached"; exit 75
+  fi
+  say "FAIL: the wheel does not install on aarch64 Python $PYVER (see pip's message above)"; exit 1
+fi
 seconds=$(( $(date +%s) - started ))
 packages=$(ls -d "$SITE"/*.dist-info | wc -l)
 megabytes=$(du -sm "$SITE" | cut -f1)
