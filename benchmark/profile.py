@@ -43,7 +43,9 @@ def profile_model(path: Path, x: np.ndarray, calls: int = 200, threads: int = 1)
             session.run(None, feed)
         trace = json.loads(Path(session.end_profiling()).read_text())
     runs = [event for event in trace if event.get("name") == "model_run"]
-    kernels = [event for event in trace if event.get("cat") == "Node" and event.get("name", "").endswith("_kernel_time")]
+    kernels = [
+        event for event in trace if event.get("cat") == "Node" and event.get("name", "").endswith("_kernel_time")
+    ]
     measured_runs = runs[-calls:]
     first = measured_runs[0]["ts"] if measured_runs else 0
     kernels = [event for event in kernels if event["ts"] >= first]

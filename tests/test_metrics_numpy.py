@@ -18,7 +18,9 @@ def test_auc_and_f1_match_scikit_learn(seed: int) -> None:
         scores = np.round(scores * 8) / 8
     for k in range(5):
         assert auc(*roc_points(labels[:, k], scores[:, k])) == pytest.approx(roc_auc(labels[:, k], scores[:, k]))
-        assert roc_auc(labels[:, k], scores[:, k]) == pytest.approx(roc_auc_score(labels[:, k], scores[:, k]), abs=1e-12)
+        assert roc_auc(labels[:, k], scores[:, k]) == pytest.approx(
+            roc_auc_score(labels[:, k], scores[:, k]), abs=1e-12
+        )
     thresholds = best_f1_thresholds(labels, scores)
     for k in range(5):
         precision, recall, cuts = precision_recall_curve(labels[:, k], scores[:, k])
