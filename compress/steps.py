@@ -84,7 +84,8 @@ def _fit(run: StepRun) -> None:
     from train.fit import run_fit
 
     run_dir = run.output.with_name(run.output.name + ".run")
-    run_fit(run.data, run.get(RunSpec), run_dir, run.get(FitConfig), force=True, resume="auto", out_file=run.output)
+    run_fit(run.data, run.get(RunSpec), run_dir, run.get(FitConfig), force=True, resume="auto", out_file=run.output,
+            init_from=run.inputs.get("init"))  # fmt: skip
 
 
 def _distill(run: StepRun) -> None:
@@ -158,7 +159,8 @@ def _benchmark_config() -> type:
 STEPS: dict[str, Step] = {
     step.kind: step
     for step in (
-        Step("fit", "Train a network from scratch.", (RunSpec, FitConfig), _fit),
+        Step("fit", "Train a network (from scratch, or from 'init': a model of the same architecture).",
+             (RunSpec, FitConfig), _fit, inputs=("init",)),
         Step("distill", "Train a student from a teacher's soft targets.", (RunSpec, FitConfig, DistillConfig),
              _distill, inputs=("teacher",)),
         Step("prune", "Remove channels, then fine-tune with the unpruned model as teacher.",

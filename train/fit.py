@@ -61,6 +61,34 @@ def check_run_dir(out: Path, force: bool, resume: Resume) -> None:
             (out / name).unlink(missing_ok=True)
 
 
+def pretrained_start(
+    source: Path, spec: RunSpec, train: SplitArrays, lineage: list[dict[str, Any]] | None,
+    extra_identity: dict[str, Any] | None,
+) -> tuple[Normalized, list[dict[str, Any]], dict[str, Any]]:  # fmt: skip
+    """The network of ``source`` (same architecture, width and leads as ``spec``) renormalized for
+    ``train``, with the lineage step and run identity that record where it started."""
+    from runtime.onnx_io import sha256_file
+    from train.export import module_from_onnx
+
+    path = source / MODEL_FILE if source.is_dir() else source
+    if not path.is_file():
+        raise UsageError(f"--init {source}: no model file there; pass one of our ONNX files or a run folder")
+    pretrained, card = module_from_onnx(path)
+    theirs = (card.architecture.get("name"), float(card.architecture.get("width", 1.0)), tuple(card.leads))
+    ours = (spec.arch, spec.width, tuple(spec.leads))
+    if theirs != ours:
+        raise UsageError(f"--init {path.name} is {theirs[0]} width {theirs[1]:g} on {len(theirs[2])} lead(s); this run "
+                         f"trains {ours[0]} width {ours[1]:g} on {len(ours[2])}: pass matching --arch/--width/--leads")  # fmt: skip
+    mean, std = lead_statistics(train)
+    digest = sha256_file(path)
+    step = {"step": "init", "parent": path.name, "parent_sha256": digest, "parent_dataset": card.dataset.get("name")}
+    return (
+        Normalized(pretrained.net, mean, std),
+        [*(lineage or card.lineage), step],
+        {**(extra_identity or {}), "init_sha256": digest},
+    )
+
+
 def finish_model(
     model: Normalized,
     dataset: PreparedDataset,
@@ -102,13 +130,19 @@ def run_fit(
     compression: dict[str, Any] | None = None,
     initial: Normalized | None = None,
     loss_factory: Callable[[SplitArrays], LossFn] | None = None,
+    init_from: Path | None = None,
 ) -> dict[str, Any]:
-    """Train ``spec`` on ``data`` into run folder ``out`` and export it; return the run summary."""
+    """Train ``spec`` on ``data`` into run folder ``out`` and export it; return the run summary.
+
+    ``init_from``: start from the weights of one of our ONNX files of the same architecture (e.g. a
+    model pretrained on the synthetic default), with the normalization of this training split."""
     check_run_dir(out, force, resume)
     out.mkdir(parents=True, exist_ok=True)
     dataset = open_dataset(data)
     train = load_split(dataset, "train", spec.leads, limit=spec.max_train, seed=config.seed)
     val = load_split(dataset, "val", spec.leads)
+    if init_from is not None:
+        initial, lineage, extra_identity = pretrained_start(init_from, spec, train, lineage, extra_identity)
     if initial is None:
         mean, std = lead_statistics(train)
         torch.manual_seed(config.seed)
