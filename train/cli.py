@@ -184,6 +184,33 @@ def sweep(data: Path, out: Path, force: bool, **settings: object) -> None:
     click.echo(str(out / "sweep.csv"))
 
 
+@main.command("synth-report")
+@click.option("--real", "real_data", required=True, type=click.Path(path_type=Path),
+              help="Real PTB-XL folder or its prepared cache (only its training folds are read).")  # fmt: skip
+@click.option("--synthetic", "synthetic_data", required=True, type=click.Path(path_type=Path),
+              help="Synthetic PTB-XL folder or its prepared cache ('train synth' output).")  # fmt: skip
+@click.option("--records", default=2000, show_default=True, type=click.IntRange(min=50), help="Records of each.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the samples and the discriminator.")
+@click.option("--epochs", default=4, show_default=True, type=click.IntRange(min=1), help="Discriminator epochs.")
+@out_option("Report folder (fidelity.json, plots/).", required=True)
+@force_option("Replace an existing report.")
+def synth_report(real_data: Path, synthetic_data: Path, records: int, seed: int, epochs: int, out: Path,
+                 force: bool) -> None:  # fmt: skip
+    """How close the synthetic default is to real PTB-XL: statistics side by side and a discriminator."""
+    from runtime.cli_support import refuse_existing
+    from runtime.dataset.cache import open_dataset
+    from train.synth.fidelity import fidelity_report
+
+    refuse_existing(out / "fidelity.json", force)
+    result = fidelity_report(open_dataset(real_data), open_dataset(synthetic_data), out, records, seed, epochs)
+    real, synthetic = result["real"], result["synthetic"]
+    click.echo(f"real-vs-synthetic discriminator AUC {result['discriminator_auc']:.4f} (0.5 = indistinguishable)",
+               err=True)  # fmt: skip
+    for name in ("heart_rate_bpm", "rr_sd_ms", "qrs_axis_deg"):
+        click.echo(f"{name:<16} real p50 {real[name].get('p50')}  synthetic p50 {synthetic[name].get('p50')}", err=True)
+    click.echo(str(out / "fidelity.json"))
+
+
 @main.command()
 @click.option("--seconds", default=3.0, show_default=True, type=click.FloatRange(min=0.1))
 @threads_option(default=2)

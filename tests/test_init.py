@@ -1,0 +1,48 @@
+"""train fit --init: start from a model of the same architecture (synthetic pretraining)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from runtime.card import read_card
+from tests.helpers import assert_one_line_error, run_cli
+from train.export import module_from_onnx
+
+
+def test_init_starts_from_the_given_weights(float_model: Path, synth_cache, tmp_path: Path) -> None:
+    out = tmp_path / "tuned"
+    result = run_cli("train", "fit", "--data", str(synth_cache.path), "--arch", "sepresnet", "--width", "0.5",
+                     "--epochs", "1", "--lr", "1e-9", "--threads", "1", "--init", str(float_model.parent), "-o", str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    card = read_card(onnx.load(out / "model.onnx"))
+    assert card.lineage[-1]["step"] == "init" and card.lineage[-1]["parent"] == "model.onnx"
+    # with a vanishing learning rate the convolution weights are the pretrained ones
+    before, _ = module_from_onnx(float_model)
+    after, _ = module_from_onnx(out / "model.onnx")
+    first = next(name for name, _ in before.net.named_parameters() if name.endswith("weight"))
+    np.testing.assert_allclose(dict(after.net.named_parameters())[first].detach().numpy(),
+                               dict(before.net.named_parameters())[first].detach().numpy(), atol=1e-6)  # fmt: skip
+
+
+def test_init_refuses_another_architecture(float_model: Path, synth_cache, tmp_path: Path) -> None:
+    result = run_cli("train", "fit", "--data", str(synth_cache.path), "--arch", "sepresnet", "--width", "0.25",
+                     "--epochs", "1", "--init", str(float_model), "-o", str(tmp_path / "x"))  # fmt: skip
+    assert_one_line_error(result, "width 0.5", "matching --arch/--width/--leads", code=2)
+
+
+def test_synth_report_compares_two_datasets(synth_cache, tmp_path: Path) -> None:
+    """Smoke: the fidelity report runs on two caches (here the same synthetic one) and writes its figures."""
+    import json
+
+    out = tmp_path / "fidelity"
+    result = run_cli("train", "synth-report", "--real", str(synth_cache.path), "--synthetic", str(synth_cache.path),
+                     "--records", "60", "--epochs", "1", "-o", str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "fidelity.json").read_text())
+    assert 0.0 <= report["discriminator_auc"] <= 1.0
+    assert report["real"]["heart_rate_bpm"]["p50"] == report["synthetic"]["heart_rate_bpm"]["p50"]
+    assert set(report["real"]["peak_to_peak_mv"]) == set(synth_cache.leads)
+    assert all((out / plot).is_file() for plot in report["plots"])
