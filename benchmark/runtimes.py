@@ -35,6 +35,7 @@ def _reference(path: Path, model: onnx.ModelProto) -> Predict:
 def _opencv(path: Path, model: onnx.ModelProto) -> Predict:
     import cv2
 
+    cv2.setNumThreads(1)  # timed single-threaded, like the other runtimes
     engine = getattr(cv2.dnn, "ENGINE_CLASSIC", None)
     net = cv2.dnn.readNetFromONNX(str(path), engine) if engine is not None else cv2.dnn.readNetFromONNX(str(path))
 

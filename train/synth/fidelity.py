@@ -155,7 +155,7 @@ def discriminator_auc(real: np.ndarray, synthetic: np.ndarray, seed: int, epochs
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        log(f"discriminator epoch {epoch + 1}/{epochs} loss {float(loss):.4f}")
+        log(f"discriminator epoch {epoch + 1}/{epochs} loss {loss.item():.4f}")
     net.eval()
     with torch.no_grad():
         scores = torch.cat([net(torch.from_numpy(x[held[i : i + 256]]))[:, 0] for i in range(0, len(held), 256)])
