@@ -38,6 +38,7 @@ if ! "$PYTHON" -m pip wheel -q --no-deps -w "$DIST" . > "$LAB/wheel.log" 2>&1; t
   if offline "$LAB/wheel.log"; then say "UNAVAILABLE: the build backend could not be downloaded"; exit 75; fi
   say "FAIL: the project's wheel does not build"; exit 1
 fi
+rm -rf build  # setuptools' staging folder, not part of the checkout
 WHEEL=$(ls "$DIST"/ecg_shrink-*.whl)
 
 SITE=$ROOTFS/opt/pi-site

@@ -32,12 +32,15 @@ def main() -> None:
     help="Which records folders to write (records100 and/or records500).",
 )
 @click.option("--workers", default=None, type=click.IntRange(min=1), help="Processes (default: all cores).")
+@click.option("--acquisition", default="default", show_default=True, type=click.Choice(["default", "ptbxl-filter"]),
+              help="ptbxl-filter: PTB-XL's 100 Hz low-pass and twice the muscle noise (docs/sim-to-real.md).")  # fmt: skip
 @force_option("Replace an existing folder.")
-def synth(out: Path, records: int, seed: int, fs: str, workers: int | None, force: bool) -> None:
+def synth(out: Path, records: int, seed: int, fs: str, workers: int | None, acquisition: str, force: bool) -> None:
     """Write a synthetic PTB-XL folder (WFDB records + CSVs in the real layout)."""
     from train.synth.generate import write_dataset
 
-    info = write_dataset(out, records=records, seed=seed, fs=fs, workers=workers, force=force)
+    info = write_dataset(out, records=records, seed=seed, fs=fs, workers=workers, force=force,
+                         acquisition=acquisition)  # fmt: skip
     click.echo(json.dumps(info, indent=2))
     click.echo(str(out))
 

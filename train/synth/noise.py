@@ -10,8 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 
-def electrode_noise(rng: np.random.Generator, electrodes: int, n: int, fs: int) -> tuple[np.ndarray, dict[str, str]]:
-    """Noise ``[electrodes, n]`` in mV plus quality flags (baseline_drift, burst_noise, ...)."""
+def electrode_noise(
+    rng: np.random.Generator, electrodes: int, n: int, fs: int, emg_scale: float = 1.0
+) -> tuple[np.ndarray, dict[str, str]]:
+    """Noise ``[electrodes, n]`` in mV plus quality flags (baseline_drift, burst_noise, ...);
+    ``emg_scale`` multiplies the muscle noise level (the ptbxl-filter acquisition doubles it)."""
     t = np.arange(n) / fs
     noise = np.zeros((electrodes, n))
     flags: dict[str, str] = {}
@@ -27,7 +30,7 @@ def electrode_noise(rng: np.random.Generator, electrodes: int, n: int, fs: int) 
     if drift_scale > 0.12:
         flags["baseline_drift"] = "alles" if drift_scale > 0.2 else ", V1-V6"
     # muscle noise (broadband), sometimes a burst
-    emg = float(np.exp(rng.normal(np.log(0.008), 0.5)))
+    emg = emg_scale * float(np.exp(rng.normal(np.log(0.008), 0.5)))
     noise += rng.normal(0.0, emg, size=noise.shape)
     if rng.random() < 0.08:
         start = int(rng.uniform(0, 0.8) * n)
