@@ -22,14 +22,16 @@ from runtime.cli_support import (
     json_option,
     model_argument,
     out_option,
+    print_run_summary,
     refuse_existing,
 )
-from runtime.settings import click_options, from_options
+from runtime.settings import click_options, declared_fields, from_options
 from train.config import FitConfig, RunSpec
 
 # Every setting of a step below comes from its typed config (runtime.settings): none is listed here.
-QUANTIZE_DEFAULTS = {"per_channel": None, "activations": None, "weights": None, "reduce_range": None,
-                     "calibrate_method": None, "calib_samples": None}  # fmt: skip
+# quantize's CLI leaves the CPU-specific fields to the chosen --preset unless given
+QUANTIZE_DEFAULTS = {info.name: None for info in declared_fields(QuantizationConfig)
+                     if info.name not in ("preset", "seed", "nodes_to_exclude")}  # fmt: skip
 
 
 @click.group(cls=ToolkitGroup)
@@ -172,17 +174,7 @@ def distill(teacher: Path, data: Path | None, out: Path, force: bool, as_json: b
     architecture(spec.arch)
     kd, fit_config = from_options(DistillConfig, settings), from_options(FitConfig, settings)
     summary = run_distill(teacher, spec, out, fit_config, kd, data=data, force=True)
-    _print_summary(summary, as_json)
-
-
-def _print_summary(summary: dict[str, object], as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(summary, indent=2))
-    else:
-        click.echo(f"val macro AUC {summary.get('val_macro_auc', float('nan')):.4f}, test macro AUC "
-                   f"{summary.get('test_macro_auc', float('nan')):.4f}, {summary.get('parameters', '?'):,} parameters",
-                   err=True)  # fmt: skip
-    click.echo(str(summary["model"]))
+    print_run_summary(summary, as_json)
 
 
 @main.command()
@@ -204,7 +196,7 @@ def prune(model: Path, data: Path | None, out: Path | None, force: bool, as_json
     target = out or model.with_name(f"{model.stem}.pruned.onnx")
     refuse_existing(target, force, model)
     summary = run_prune(model, target, config, fit_config, data, force=True, max_train=max_train, kd=kd)
-    _print_summary(summary, as_json)
+    print_run_summary(summary, as_json)
 
 
 @main.command("run")

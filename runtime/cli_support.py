@@ -140,3 +140,17 @@ def refuse_existing(output: Path, force: bool, *inputs: Path) -> None:
     refuse_overwrite(output, *inputs)
     if output.exists() and not force:
         raise UsageError(f"{output} already exists; pass --force to replace it or choose another -o/--out")
+
+
+def print_run_summary(summary: dict[str, Any], as_json: bool) -> None:
+    """A training run's summary: JSON on stdout with ``--json``, else its AUCs on stderr; the model path last."""
+    import json
+
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        parameters = summary.get("parameters")
+        click.echo(f"val macro AUC {summary.get('val_macro_auc', float('nan')):.4f}, test macro AUC "
+                   f"{summary.get('test_macro_auc', float('nan')):.4f}"
+                   + (f", {parameters:,} parameters" if isinstance(parameters, int) else ""), err=True)  # fmt: skip
+    click.echo(str(summary["model"]))

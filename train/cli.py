@@ -10,7 +10,15 @@ from pathlib import Path
 
 import click
 
-from runtime.cli_support import ToolkitGroup, data_option, force_option, json_option, out_option, threads_option
+from runtime.cli_support import (
+    ToolkitGroup,
+    data_option,
+    force_option,
+    json_option,
+    out_option,
+    print_run_summary,
+    threads_option,
+)
 from runtime.settings import click_options, from_options
 from train.config import FitConfig, RunSpec, SweepConfig
 
@@ -117,16 +125,7 @@ def fit(data: Path, out: Path, init_from: Path | None, resume: bool, force: bool
     spec, config = from_options(RunSpec, settings), from_options(FitConfig, settings)
     architecture(spec.arch)
     summary = run_fit(data, spec, out, config, force=force, resume=resume, init_from=init_from)
-    _print_summary(summary, as_json)
-
-
-def _print_summary(summary: dict[str, object], as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(summary, indent=2))
-    else:
-        click.echo(f"val macro AUC {summary['val_macro_auc']:.4f}, test macro AUC {summary['test_macro_auc']:.4f}",
-                   err=True)  # fmt: skip
-    click.echo(str(summary["model"]))
+    print_run_summary(summary, as_json)
 
 
 @main.command("export")
