@@ -9,7 +9,7 @@ A recipe is the whole study or any chain of steps::
     needs_data = false              # true: refuse to run without --data (real-data recipes)
 
     [synthesize]                    # optional: generate the synthetic default from a seed
-    records = 3000
+    records = 3000                  # (keys: train synth's settings; [prepare]: train prepare's)
 
     [defaults]                      # settings every step takes unless it sets its own
     crop = 250
@@ -40,10 +40,12 @@ from typing import Any
 
 from compress.steps import STEPS, Step, StepRun, step
 from runtime.atomic import atomic_write_text
+from runtime.dataset.prepare_config import PrepareConfig
 from runtime.errors import UsageError
 from runtime.onnx_io import sha256_file
 from runtime.progress import log
-from runtime.settings import declared_fields, refuse_unknown
+from runtime.settings import declared_fields, from_mapping, keys, refuse_unknown
+from train.config import SynthConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -51,9 +53,8 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 MANIFEST = "manifest.json"
-TOP_KEYS = ("description", "input", "data", "needs_data", "out", "synthesize", "defaults", "steps")
+TOP_KEYS = ("description", "input", "data", "needs_data", "out", "synthesize", "prepare", "defaults", "steps")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-SYNTHESIZE_KEYS = ("records", "seed")
 
 
 @dataclass
@@ -74,7 +75,8 @@ class Recipe:
     source: str
     description: str
     data: Path | None
-    synthesize: dict[str, int] | None
+    synthesize: SynthConfig | None  # the synthetic default to generate when no data is given
+    prepare: PrepareConfig
     out: Path
     steps: list[PlannedStep] = field(default_factory=list)
 
@@ -109,9 +111,12 @@ def load_recipe(
     steps = table.get("steps")
     if not isinstance(steps, list) or not steps:
         raise UsageError(f"{label} has no [[steps]]")
-    synthesize = table.get("synthesize")
-    if synthesize is not None:
-        refuse_unknown(synthesize, SYNTHESIZE_KEYS, f"{label} [synthesize]")
+    synthesize, prepare_table = table.get("synthesize"), table.get("prepare", {})
+    for name, config, section in (("synthesize", SynthConfig, synthesize), ("prepare", PrepareConfig, prepare_table)):
+        if section is not None:
+            refuse_unknown(section, keys(config), f"{label} [{name}]")
+    if synthesize is not None and "seed" in (overrides or {}):
+        synthesize = {**synthesize, "seed": overrides["seed"]}  # type: ignore[index]
     chosen_data = data or ((base / table["data"]).resolve() if table.get("data") else None)
     if chosen_data is not None and not Path(chosen_data).exists():
         raise UsageError(f"{label}: data {chosen_data} not found")
@@ -119,10 +124,10 @@ def load_recipe(
         raise UsageError(f"{label} trains on real data; pass --data PTBXL_DIR (or its prepared cache)")
     folder = (out or (base / table.get("out", Path(label).stem + "-out"))).resolve()
     recipe = Recipe(label, table.get("description", ""), chosen_data,
-                    None if chosen_data is not None else synthesize, folder)  # fmt: skip
+                    None if chosen_data is not None or synthesize is None
+                    else from_mapping(SynthConfig, synthesize, f"{label} [synthesize]"),
+                    from_mapping(PrepareConfig, prepare_table, f"{label} [prepare]"), folder)  # fmt: skip
     defaults = table.get("defaults", {})
-    if "seed" in (overrides or {}) and recipe.synthesize is not None:
-        recipe.synthesize = {**recipe.synthesize, "seed": overrides["seed"]}  # type: ignore[index]
     previous: Path | None = None
     if table.get("input"):
         previous = (base / table["input"]).resolve()
@@ -261,19 +266,22 @@ def prepare_data(recipe: Recipe, cache: StepCache) -> Path | None:
     from runtime.dataset.cache import open_dataset
 
     if recipe.data is not None:
-        return open_dataset(recipe.data).path
+        return open_dataset(recipe.data, fs=recipe.prepare.fs, split=recipe.prepare.folds).path
     if recipe.synthesize is None:
         return None
     from runtime.dataset.cache import prepare
     from train.synth.generate import write_dataset
 
-    records, seed = int(recipe.synthesize.get("records", 20000)), int(recipe.synthesize.get("seed", 0))
+    synth, options = recipe.synthesize, recipe.prepare
     synth_dir, cache_dir = recipe.out / "data" / "synthetic-ptbxl", recipe.out / "data" / "cache"
     table = synth_dir / "ptbxl_database.csv"
-    cache.run("synthesize", "synthesize", {"records": records, "seed": seed}, {}, table,
-              lambda: write_dataset(synth_dir, records=records, seed=seed, force=True))  # fmt: skip
-    cache.run("prepare", "prepare", {"fs": 100}, {"database": table}, cache_dir / "manifest.json",
-              lambda: prepare(synth_dir, cache_dir, force=True))  # fmt: skip
+    cache.run("synthesize", "synthesize", _settings_dict({SynthConfig: synth}), {}, table,
+              lambda: write_dataset(synth_dir, records=synth.records, seed=synth.seed, force=True,
+                                    acquisition=synth.acquisition))  # fmt: skip
+    cache.run("prepare", "prepare", _settings_dict({PrepareConfig: options}), {"database": table},
+              cache_dir / "manifest.json",
+              lambda: prepare(synth_dir, cache_dir, fs=options.fs, split=options.folds, seed=options.seed,
+                              skip_bad=options.skip_bad, force=True))  # fmt: skip
     return cache_dir
 
 
@@ -296,4 +304,6 @@ def run_recipe(recipe: Recipe, force: bool = False) -> dict[str, Any]:
 
 def describe_steps() -> list[tuple[str, str, list[str]]]:
     """(kind, help, keys) of every step: what ``compress recipe --keys`` prints."""
-    return [(kind, item.help, item.recipe_keys()) for kind, item in STEPS.items()]
+    tables = [("[synthesize]", "Generate the synthetic default when no data is given.", keys(SynthConfig)),
+              ("[prepare]", "Read the synthetic folder into a cache.", keys(PrepareConfig))]  # fmt: skip
+    return tables + [(kind, item.help, item.recipe_keys()) for kind, item in STEPS.items()]

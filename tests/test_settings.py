@@ -13,11 +13,12 @@ from benchmark.cli import main as benchmark_main
 from compress.cli import main as compress_main
 from compress.pipeline import load_recipe
 from compress.steps import STEPS
+from runtime.dataset.prepare_config import PrepareConfig
 from runtime.errors import UsageError
 from runtime.settings import declared_fields, option_name
 from tests.helpers import assert_one_line_error, run_cli
 from train.cli import main as train_main
-from train.config import FitConfig
+from train.config import FitConfig, SynthConfig
 
 COMMANDS = {  # command -> the step whose settings it exposes
     (compress_main, "distill"): "distill",
@@ -58,6 +59,17 @@ def test_no_step_command_lists_a_setting_by_hand(group: click.Group, name: str) 
     assert not spelled & declared, f"{name} lists {sorted(spelled & declared)}"
 
 
+@pytest.mark.parametrize(("name", "config"), [("synth", SynthConfig), ("prepare", PrepareConfig)])
+def test_data_steps_are_declared_once_too(name: str, config: type) -> None:
+    """train synth / prepare take their settings from the same configs as a recipe's [synthesize] / [prepare]."""
+    params = _params(train_main, name)
+    declared = {info.name for info in declared_fields(config)}
+    assert declared <= set(params)
+    source = inspect.getsource(train_main.commands[name].callback)
+    spelled = set(re.findall(r'click\.option\(\s*"(--[a-z0-9-]+)', source))
+    assert not spelled & {option_name(n) for n in declared}
+
+
 def test_defaults_agree_everywhere() -> None:
     """The old drift (distill defaulted to 20 epochs, fit to 30) cannot come back: one default."""
     fit_epochs = _params(train_main, "fit")["epochs"].default
@@ -78,6 +90,11 @@ def test_recipe_key_errors(tmp_path: Path) -> None:
     recipe.write_text('[[steps]]\nstep = "fit"\nwidth = 1.0\n')
     with pytest.raises(UsageError, match="needs 'arch'"):
         load_recipe(recipe, data=tmp_path)
+    recipe.write_text(
+        '[synthesize]\nrecords = 100\nacquisition = "film"\n[[steps]]\nstep = "fit"\narch = "sepresnet"\n'
+    )
+    with pytest.raises(UsageError, match=r"\[synthesize\]: --acquisition must be one of default, ptbxl-filter"):
+        load_recipe(recipe)
 
 
 def test_the_same_rule_on_the_command_line() -> None:

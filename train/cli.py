@@ -19,8 +19,9 @@ from runtime.cli_support import (
     print_run_summary,
     threads_option,
 )
+from runtime.dataset.prepare_config import PrepareConfig
 from runtime.settings import click_options, from_options
-from train.config import FitConfig, RunSpec, SweepConfig
+from train.config import FitConfig, RunSpec, SweepConfig, SynthConfig
 
 
 @click.group(cls=ToolkitGroup)
@@ -30,8 +31,7 @@ def main() -> None:
 
 @main.command()
 @out_option("Folder to create.", required=True)
-@click.option("--records", default=20000, show_default=True, type=click.IntRange(min=1), help="Number of records.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed: same seed, same bytes.")
+@click_options(SynthConfig)
 @click.option(
     "--fs",
     default="100",
@@ -40,15 +40,14 @@ def main() -> None:
     help="Which records folders to write (records100 and/or records500).",
 )
 @click.option("--workers", default=None, type=click.IntRange(min=1), help="Processes (default: all cores).")
-@click.option("--acquisition", default="default", show_default=True, type=click.Choice(["default", "ptbxl-filter"]),
-              help="ptbxl-filter: PTB-XL's 100 Hz low-pass and twice the muscle noise (docs/sim-to-real.md).")  # fmt: skip
 @force_option("Replace an existing folder.")
-def synth(out: Path, records: int, seed: int, fs: str, workers: int | None, acquisition: str, force: bool) -> None:
+def synth(out: Path, fs: str, workers: int | None, force: bool, **settings: object) -> None:
     """Write a synthetic PTB-XL folder (WFDB records + CSVs in the real layout)."""
     from train.synth.generate import write_dataset
 
-    info = write_dataset(out, records=records, seed=seed, fs=fs, workers=workers, force=force,
-                         acquisition=acquisition)  # fmt: skip
+    config = from_options(SynthConfig, settings)
+    info = write_dataset(out, records=config.records, seed=config.seed, fs=fs, workers=workers, force=force,
+                         acquisition=config.acquisition)  # fmt: skip
     click.echo(json.dumps(info, indent=2))
     click.echo(str(out))
 
@@ -56,38 +55,23 @@ def synth(out: Path, records: int, seed: int, fs: str, workers: int | None, acqu
 @main.command()
 @click.argument("data_dir", type=click.Path(path_type=Path))
 @out_option("Cache folder (default: under ECG_SHRINK_CACHE or ~/.cache/ecg-shrink).")
-@click.option(
-    "--fs", default=100, show_default=True, type=click.Choice(["100", "500"]), callback=lambda c, p, v: int(v)
-)
-@click.option("--folds", "split", default="strat_fold", show_default=True, type=click.Choice(["strat_fold", "iterstrat"]),
-              help="Train/val/test assignment: PTB-XL's folds (1-8 / 9 / 10) or iterative stratification.")  # fmt: skip
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the iterstrat split.")
-@click.option("--skip-bad", is_flag=True, help="Drop unreadable records with a warning instead of stopping.")
+@click_options(PrepareConfig)
 @click.option("--workers", default=None, type=click.IntRange(min=1), help="Reader processes (default: all cores).")
 @force_option("Rebuild an existing cache.")
 @json_option("Print the summary as JSON.")
-def prepare(
-    data_dir: Path,
-    out: Path | None,
-    fs: int,
-    split: str,
-    seed: int,
-    skip_bad: bool,
-    workers: int | None,
-    force: bool,
-    as_json: bool,
-) -> None:
+def prepare(data_dir: Path, out: Path | None, workers: int | None, force: bool, as_json: bool,
+            **settings: object) -> None:  # fmt: skip
     """Read a PTB-XL folder (real or synthetic) into a memory-mapped cache and summarize it."""
     from runtime.dataset.cache import MANIFEST, PreparedDataset, default_cache_dir, summary
     from runtime.dataset.cache import prepare as prepare_cache
 
-    target = out or default_cache_dir(data_dir, fs, split, seed)
+    config = from_options(PrepareConfig, settings)
+    target = out or default_cache_dir(data_dir, config.fs, config.folds, config.seed)
     if (target / MANIFEST).is_file() and not force:
         dataset = PreparedDataset.open(target)
     else:
-        dataset = prepare_cache(
-            data_dir, target, fs=fs, split=split, seed=seed, skip_bad=skip_bad, workers=workers, force=True
-        )
+        dataset = prepare_cache(data_dir, target, fs=config.fs, split=config.folds, seed=config.seed,
+                                skip_bad=config.skip_bad, workers=workers, force=True)  # fmt: skip
     info = summary(dataset)
     if as_json:
         click.echo(json.dumps(info, indent=2))

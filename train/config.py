@@ -56,3 +56,19 @@ class SweepConfig:
     """Widths of one architecture (``arch``) trained with the same recipe: parameters vs AUC."""
 
     widths: tuple[float, ...] = setting(help="Width multipliers, e.g. 0.25,0.5,1.", minimum=0, open_minimum=True)
+
+
+ACQUISITIONS = ("default", "ptbxl-filter")  # see train.synth.generate
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """The synthetic default to generate (``train synth``, a recipe's ``[synthesize]`` table)."""
+
+    records: int = setting(20000, "Number of records.", minimum=1)
+    seed: int = setting(0, "Seed: same seed, same bytes.")
+    acquisition: str = setting("default", "Recording chain: default, or ptbxl-filter (PTB-XL's 100 Hz low-pass and "
+                               "twice the muscle noise; docs/sim-to-real.md).", choices=ACQUISITIONS)  # fmt: skip
+
+    def __post_init__(self) -> None:
+        check_settings(self)

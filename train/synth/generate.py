@@ -23,6 +23,7 @@ from runtime.atomic import atomic_directory
 from runtime.errors import UsageError
 from runtime.progress import Progress
 from runtime.signal import resample
+from train.config import ACQUISITIONS
 from train.synth.cardiac import (
     RENDER_FS,
     beat_times,
@@ -43,7 +44,6 @@ GENERATOR_VERSION = "synthetic-ptbxl-1"
 # noise (the real folds carry ~10x the synthetic power at 25-45 Hz). Measured (docs/sim-to-real.md):
 # it matches the spectra but changes neither the discriminator nor sim-to-real AUC, so it is
 # opt-in: the gap is in morphology, not in the recording chain.
-ACQUISITIONS = ("default", "ptbxl-filter")
 RECORDS100_PASS_HZ, RECORDS100_STOP_HZ = 43.0, 48.5
 SECONDS = 10
 PTBXL_LEAD_NAMES = ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6")
