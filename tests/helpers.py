@@ -25,6 +25,7 @@ def run_cli(
     stdin: str | None = None,
     timeout: float = 300,
     no_torch: bool = False,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m <package>.cli args`` in a subprocess (optionally with torch blocked)."""
     program, *rest = args
@@ -34,7 +35,7 @@ def run_cli(
     full_env = {**os.environ, **(env or {})}
     full_env.pop("ECG_SHRINK_DEBUG", None)
     return subprocess.run(
-        [sys.executable, "-c", code, *rest], capture_output=True, text=True, env=full_env, cwd=ROOT,
+        [sys.executable, "-c", code, *rest], capture_output=True, text=True, env=full_env, cwd=cwd or ROOT,
         input=stdin, timeout=timeout,
     )  # fmt: skip
 
