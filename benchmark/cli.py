@@ -34,10 +34,13 @@ def main() -> None:
 @click.option("--warmup-s", default=2.0, show_default=True, type=click.FloatRange(min=0), help="Untimed seconds.")
 @time_s_option(10.0)
 @data_option("Time on real test records (default: the card's dataset, else seeded noise).")
+@click.option("--optimization", default="all", show_default=True, type=click.Choice(["none", "basic", "extended", "all"]),
+              help="onnxruntime graph optimization level.")  # fmt: skip
 @json_option()
 def latency(
-    models: tuple[Path, ...], threads: int, batch: int, warmup_s: float, time_s: float, data: Path | None, as_json: bool
-) -> None:
+    models: tuple[Path, ...], threads: int, batch: int, warmup_s: float, time_s: float, data: Path | None,
+    optimization: str, as_json: bool,
+) -> None:  # fmt: skip
     """Latency of each MODEL in one run; ratios are relative to the first model."""
 
     from benchmark.latency import measure_latency
@@ -52,10 +55,11 @@ def latency(
         card = read_card(model, str(path)) if has_card(model) else None
         records = _model_inputs(model, card, data, max(64, batch))
         inputs = [records[i : i + batch] for i in range(0, len(records) - batch + 1, batch)]
-        stats = measure_latency(make_session(path, threads=threads), inputs, warmup_s, time_s, label=path.name)
+        session = make_session(path, threads=threads, optimization=optimization)
+        stats = measure_latency(session, inputs, warmup_s, time_s, label=path.name)
         info = inspect_model(path)
         rows.append({"model": str(path), "bytes": info["bytes"], "parameters": info["parameters"], "macs": info["macs"],
-                     "threads": threads, **stats.to_dict()})  # fmt: skip
+                     "threads": threads, "optimization": optimization, **stats.to_dict()})  # fmt: skip
     base = rows[0]
     for row in rows:
         row["latency_ratio_vs_first"] = row["p50_ms"] / base["p50_ms"]

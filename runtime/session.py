@@ -35,6 +35,7 @@ def make_session(
     levels = {
         "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
         "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
         "none": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
     }
     options.graph_optimization_level = levels[optimization]
