@@ -181,17 +181,27 @@ def compact_names(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
+def depthwise_convolutions(model: onnx.ModelProto) -> list[str]:
+    """Names of the grouped (depthwise) Conv nodes: onnxruntime's CPU kernels do not fuse their QDQ
+    form, so in int8 they add Q/DQ/Transpose nodes and time (docs/latency.md)."""
+    return [node.name for node in model.graph.node if node.op_type == "Conv"
+            and any(a.name == "group" and a.i > 1 for a in node.attribute)]  # fmt: skip
+
+
 def quantize_graph(preprocessed: Path, reader: Any, config: QuantizationConfig, folder: Path) -> onnx.ModelProto:
     """Run ``quantize_static`` (QDQ) calibrated on ``reader`` and return the cleaned int8 graph."""
     quantization = ort_quantization()
     QuantFormat, quantize_static = quantization.QuantFormat, quantization.quantize_static
 
     target = folder / f"int8-{len(config.nodes_to_exclude)}.onnx"
+    excluded = list(config.nodes_to_exclude)
+    if config.depthwise == "float":
+        excluded += [name for name in depthwise_convolutions(onnx.load(preprocessed)) if name not in excluded]
     with contextlib.redirect_stdout(io.StringIO()):  # the histogram calibrators print progress on stdout
         quantize_static(
             str(preprocessed), str(target), reader, quant_format=QuantFormat.QDQ, per_channel=config.per_channel,
             reduce_range=config.reduce_range, activation_type=_quant_type(config.activations),
-            weight_type=_quant_type(config.weights), nodes_to_exclude=list(config.nodes_to_exclude) or None,
+            weight_type=_quant_type(config.weights), nodes_to_exclude=excluded or None,
             calibrate_method=_method(config.calibrate_method), op_types_to_quantize=list(QUANTIZABLE),
             extra_options={"ActivationSymmetric": config.activations == "int8", "WeightSymmetric": True},
         )  # fmt: skip

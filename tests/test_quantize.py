@@ -158,3 +158,24 @@ def test_quantize_leaves_the_working_directory_clean(float_model: Path, tmp_path
                              "--calib-samples", "16"], capture_output=True, text=True, cwd=work)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert list(work.iterdir()) == []  # onnxruntime's pre-processing temp files stay in our temp folder
+
+
+def test_depthwise_convolutions_follow_the_preset(float_model: Path, tmp_path: Path) -> None:
+    """x86-vnni keeps depthwise convolutions in float (faster on onnxruntime's CPU kernels); the portable
+    presets quantize them (bit-identical x86/ARM int8 outputs)."""
+    from compress.quant_config import preset
+    from compress.quantize import depthwise_convolutions, quantize_model
+
+    assert depthwise_convolutions(onnx.load(float_model))  # sepresnet has grouped convolutions
+
+    def float_weight_convs(path: Path) -> int:
+        graph = onnx.load(path).graph
+        initializers = {t.name for t in graph.initializer}
+        return sum(1 for n in graph.node if n.op_type == "Conv" and n.input[1] in initializers
+                   and any(a.name == "group" and a.i > 1 for a in n.attribute))  # fmt: skip
+
+    vnni, portable = tmp_path / "vnni.int8.onnx", tmp_path / "avx2.int8.onnx"
+    quantize_model(float_model, vnni, config=preset("x86-vnni").with_changes(calib_samples=32))
+    quantize_model(float_model, portable, config=preset("avx2").with_changes(calib_samples=32))
+    assert float_weight_convs(vnni) == len(depthwise_convolutions(onnx.load(float_model)))
+    assert float_weight_convs(portable) == 0
