@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.rows import BenchmarkRow
-from runtime.atomic import atomic_write_bytes, atomic_write_text
+from runtime.atomic import atomic_write_figure, atomic_write_text
 
 TABLE_COLUMNS = (
     ("name", "model", 28, "{:<28.28}"), ("precision", "prec", 4, "{:<4}"), ("provider", "provider", 8, "{:<8.8}"),
@@ -129,16 +129,6 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-def _save(fig: Any, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    return atomic_write_bytes(path, buffer.getvalue())
-
-
 def plot_all(result: dict[str, Any], folder: Path) -> list[Path]:
     """ROC and precision-recall per class per model, and Pareto fronts (AUC vs bytes / latency)."""
     import matplotlib
@@ -165,7 +155,7 @@ def plot_all(result: dict[str, Any], folder: Path) -> list[Path]:
         pr_ax.set(xlabel="recall", ylabel="precision", title=f"precision-recall: {curve['name']}")
         roc_ax.legend(fontsize=8)
         pr_ax.legend(fontsize=8)
-        written.append(_save(fig, folder / f"curves-{curve['name'].replace('/', '-')}.png"))
+        written.append(atomic_write_figure(folder / f"curves-{curve['name'].replace('/', '-')}.png", fig))
     rows = [r for r in result["rows"] if "error" not in r and r.get("macro_auc") is not None]
     for key, label, name in (
         ("bytes", "file bytes (log)", "pareto-bytes.png"),
@@ -190,5 +180,5 @@ def plot_all(result: dict[str, Any], folder: Path) -> list[Path]:
         ax.set_xscale("log")
         ax.set(xlabel=label, ylabel="test macro AUC", title=f"Pareto front: AUC vs {key}")
         ax.grid(True, alpha=0.3)
-        written.append(_save(fig, folder / name))
+        written.append(atomic_write_figure(folder / name, fig))
     return written

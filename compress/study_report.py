@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from runtime.atomic import atomic_write_text
+from runtime.atomic import atomic_write_figure, atomic_write_text
 
 LABELS = {
     "teacher": "teacher fp32", "teacher.int8": "teacher int8",
@@ -148,10 +148,7 @@ def learning_curves(runs: dict[str, Path], target: Path) -> Path | None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(target, dpi=110)
-    plt.close(fig)
-    return target
+    return atomic_write_figure(target, fig, dpi=110)
 
 
 def run_folder(path: Path) -> Path:

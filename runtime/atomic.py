@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from runtime.errors import UsageError
 
@@ -82,3 +83,16 @@ def refuse_overwrite(output: str | os.PathLike[str], *inputs: str | os.PathLike[
             raise UsageError(
                 f"output {output} is the input file; the toolkit never overwrites its inputs: choose another -o/--out"
             )
+
+
+def atomic_write_figure(path: str | os.PathLike[str], fig: Any, dpi: int = 100) -> Path:
+    """A matplotlib figure as a PNG at ``path``, written atomically; the figure is closed."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return atomic_write_bytes(path, buffer.getvalue())

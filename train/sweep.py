@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from runtime.atomic import atomic_write_bytes, atomic_write_text
+from runtime.atomic import atomic_write_figure, atomic_write_text
 from runtime.card import read_card
 from runtime.graph_stats import graph_summary
 from runtime.onnx_io import load_model
@@ -74,8 +74,4 @@ def plot_sweep(rows: list[dict[str, Any]], path: Path) -> None:
     ax.set_ylabel("test macro AUC")
     ax.set_title(f"{rows[0]['arch']}: parameters vs AUC" if rows else "sweep")
     ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_figure(path, fig)

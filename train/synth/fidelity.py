@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from runtime.atomic import atomic_write_text
+from runtime.atomic import atomic_write_figure, atomic_write_text
 from runtime.dataset.cache import PreparedDataset
 from runtime.metrics import roc_auc
 from runtime.progress import log
@@ -168,8 +168,6 @@ def _plots(real: dict[str, Any], synthetic: dict[str, Any], leads: list[str], fo
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from runtime.atomic import atomic_write_bytes
-
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     frequencies, real_psd, real_rate, real_rr = real["_psd"]
@@ -181,7 +179,7 @@ def _plots(real: dict[str, Any], synthetic: dict[str, Any], leads: list[str], fo
         ax.set_title(leads[i], fontsize=9)
     axes.flat[0].legend(fontsize=8)
     fig.suptitle("Power spectral density per lead (training folds), mV^2/Hz vs Hz")
-    written.append(_save(fig, folder / "spectra.png", plt, atomic_write_bytes))
+    written.append(atomic_write_figure(folder / "spectra.png", fig))
     fig, (rate_ax, rr_ax) = plt.subplots(1, 2, figsize=(11, 4))
     for values, name in ((real_rate, "real"), (synth_rate, "synthetic")):
         rate_ax.hist(values[np.isfinite(values)], bins=40, range=(30, 160), alpha=0.5, density=True, label=name)
@@ -190,18 +188,8 @@ def _plots(real: dict[str, Any], synthetic: dict[str, Any], leads: list[str], fo
     rate_ax.set(xlabel="heart rate (bpm, lead II R peaks)", ylabel="density")
     rr_ax.set(xlabel="RR standard deviation (ms)")
     rate_ax.legend()
-    written.append(_save(fig, folder / "rhythm.png", plt, atomic_write_bytes))
+    written.append(atomic_write_figure(folder / "rhythm.png", fig))
     return written
-
-
-def _save(fig: Any, path: Path, plt: Any, write: Any) -> Path:
-    import io
-
-    buffer = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    return write(path, buffer.getvalue())  # type: ignore[no-any-return]
 
 
 def fidelity_report(real: PreparedDataset, synthetic: PreparedDataset, out: Path, records: int = 2000,

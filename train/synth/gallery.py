@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.atomic import atomic_write_bytes
+from runtime.atomic import atomic_write_figure
 from runtime.leads import STANDARD_LEADS
 from train.synth.cardiac import RENDER_FS
 from train.synth.generate import RecordPlan, render_record
@@ -25,7 +25,6 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
 
 def render_gallery(out: str | Path, seed: int = 0, severity: float = 0.9) -> Path:
     """Render one 12-lead page per example into a single PNG (requires matplotlib)."""
-    import io
 
     import matplotlib
 
@@ -59,8 +58,4 @@ def render_gallery(out: str | Path, seed: int = 0, severity: float = 0.9) -> Pat
         ax.set_ylim(-6.5, 1.6)
         ax.set_yticklabels([])
         ax.set_xlabel("s")
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    plt.close(fig)
-    return atomic_write_bytes(out, buffer.getvalue())
+    return atomic_write_figure(out, fig, dpi=80)
