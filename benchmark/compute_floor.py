@@ -62,17 +62,10 @@ def is_int8(model: onnx.ModelProto) -> bool:
 def call_overhead_ms(shape: tuple[int, ...] = (1, 12, 1000), seconds: float = 0.5) -> float:
     """Median time of one ``session.run`` of a one-node graph (Identity) on a float input of ``shape``:
     the fixed cost every call pays (argument checks, input/output copies, allocation) before arithmetic."""
+    from benchmark.latency import measure_latency
+
     node = helper.make_node("Identity", ["x"], ["y"])
     graph = helper.make_graph([node], "overhead", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(shape))])  # fmt: skip
     session = make_session(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
-    x = np.zeros(shape, dtype=np.float32)
-    for _ in range(20):
-        session.run(None, {"x": x})
-    times = []
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        start = time.perf_counter()
-        session.run(None, {"x": x})
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1000.0)
+    return measure_latency(session, [np.zeros(shape, dtype=np.float32)], 0.05, seconds, label="call overhead").p50_ms

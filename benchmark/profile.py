@@ -16,27 +16,21 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from benchmark.latency import measure_latency
 from runtime.session import input_name, make_session
 
 
 def profile_model(path: Path, x: np.ndarray, calls: int = 200, threads: int = 1) -> dict[str, Any]:
     """Per-op-type kernel time and the overheads of one batch-1 call (medians over ``calls``)."""
     plain = make_session(path, threads=threads)  # timed without the profiler's own cost
+    call_ms = measure_latency(plain, [x], 0.05, 3600.0, max_calls=calls, label=f"{path.name} calls").p50_ms
     feed = {input_name(plain): np.ascontiguousarray(x, dtype=np.float32)}
-    for _ in range(20):
-        plain.run(None, feed)
-    walls = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        plain.run(None, feed)
-        walls.append(time.perf_counter() - start)
     with tempfile.TemporaryDirectory() as folder:
         session = make_session(path, threads=threads, profile_prefix=str(Path(folder) / "trace"))
         for _ in range(20 + calls):
@@ -59,7 +53,6 @@ def profile_model(path: Path, x: np.ndarray, calls: int = 200, threads: int = 1)
                   for op, durs in by_op.items()), key=lambda row: -row["ms_per_call"])  # fmt: skip
     kernels_ms = sum(row["ms_per_call"] for row in ops)
     run_ms = float(np.median([event["dur"] for event in measured_runs])) / 1000.0 if measured_runs else float("nan")
-    call_ms = float(np.median(walls) * 1000.0)
     return {"model": str(path), "threads": threads, "calls": calls, "nodes_per_call": round(nodes_per_run),
             "call_ms": call_ms, "run_ms": run_ms, "kernels_ms": kernels_ms,
             "executor_overhead_ms": run_ms - kernels_ms, "ops": ops}  # fmt: skip

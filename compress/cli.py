@@ -161,16 +161,11 @@ def distill(teacher: Path, data: Path | None, out: Path, force: bool, as_json: b
 
     --leads defaults to the teacher's leads."""
     from compress.distill import distill as run_distill
+    from compress.distill import teacher_leads
     from models.registry import architecture
-    from runtime.card import has_card, read_card
-    from runtime.onnx_io import load_model
 
     refuse_existing(out, force, teacher)
-    teacher_model = load_model(teacher)
-    teacher_leads = tuple(read_card(teacher_model, str(teacher)).leads) if has_card(teacher_model) else ()
-    spec = from_options(
-        RunSpec, settings, defaults={"leads": teacher_leads or RunSpec.__dataclass_fields__["leads"].default}
-    )
+    spec = from_options(RunSpec, settings, defaults={"leads": teacher_leads(teacher)})
     architecture(spec.arch)
     kd, fit_config = from_options(DistillConfig, settings), from_options(FitConfig, settings)
     summary = run_distill(teacher, spec, out, fit_config, kd, data=data, force=True)
@@ -199,37 +194,38 @@ def prune(model: Path, data: Path | None, out: Path | None, force: bool, as_json
     print_run_summary(summary, as_json)
 
 
+def _recipe_run_options(func: Any) -> Any:
+    """The options of every command that runs a recipe (``compress run``, ``compress study``)."""
+    options = [
+        out_option("Output folder (default: the recipe's 'out')."),
+        data_option("Dataset for every step: PTB-XL folder or cache (default: the recipe's 'data' or its "
+                    "[synthesize] table; the real recipe needs it)."),
+        click.option("--seed", default=None, type=int,
+                     help="Seed for every step and the synthetic data (default: the recipe's)."),
+        click.option("--threads", default=None, type=click.IntRange(min=1), help="Training threads for every step."),
+        force_option("Redo every step even if its inputs and settings are unchanged."),
+        json_option("Print the manifest as JSON."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @main.command("run")
 @click.argument("recipe")
-@out_option("Output folder (default: the recipe's 'out').")
-@data_option("Dataset for every step (default: the recipe's 'data' or its [synthesize] table).")
-@click.option(
-    "--seed", default=None, type=int, help="Seed for every step and the synthetic data (default: the recipe's)."
-)
-@click.option("--threads", default=None, type=click.IntRange(min=1), help="Training threads for every step.")
-@force_option("Redo every step even if its inputs and settings are unchanged.")
-@json_option("Print the manifest as JSON.")
-def run_command(recipe: str, out: Path | None, data: Path | None, seed: int | None, threads: int | None,
-                force: bool, as_json: bool) -> None:  # fmt: skip
-    """Run a recipe: a TOML file, or a shipped one (quick, full, real, tiny; see 'compress recipe')."""
-    _run(recipe, out, data, seed, threads, force, as_json)
+@_recipe_run_options
+def run_command(recipe: str, **options: Any) -> None:
+    """Run a recipe: a TOML file, or a shipped one by name (see 'compress recipe')."""
+    _run(recipe, **options)
 
 
 @main.command()
 @click.option("--recipe", "recipe", default="quick", show_default=True,
-              help="Shipped recipe (quick, full, real, tiny) or a TOML file.")  # fmt: skip
-@out_option("Output folder (default: the recipe's 'out').")
-@data_option("PTB-XL folder or cache (default: the recipe's synthetic data; the real recipe needs it).")
-@click.option(
-    "--seed", default=None, type=int, help="Seed for every step and the synthetic data (default: the recipe's)."
-)
-@click.option("--threads", default=None, type=click.IntRange(min=1), help="Training threads for every step.")
-@force_option("Redo every step even if its inputs and settings are unchanged.")
-@json_option("Print the manifest as JSON.")
-def study(recipe: str, out: Path | None, data: Path | None, seed: int | None, threads: int | None, force: bool,
-          as_json: bool) -> None:  # fmt: skip
+              help="A shipped recipe by name (see 'compress recipe') or a TOML file.")  # fmt: skip
+@_recipe_run_options
+def study(recipe: str, **options: Any) -> None:
     """The whole compression study: train, distill, prune, quantize, benchmark, report (= 'compress run quick')."""
-    _run(recipe, out, data, seed, threads, force, as_json)
+    _run(recipe, **options)
 
 
 def _run(recipe: str, out: Path | None, data: Path | None, seed: int | None, threads: int | None, force: bool,

@@ -21,6 +21,7 @@ from runtime.card import has_card, read_card
 from runtime.dataset.cache import PreparedDataset
 from runtime.errors import ModelError, UsageError
 from runtime.evaluate import check_compatible, resolve_dataset
+from runtime.leads import STANDARD_LEADS
 from runtime.onnx_io import load_model
 from runtime.progress import log
 from runtime.session import LOGITS, make_session, predict
@@ -28,6 +29,12 @@ from train.config import FitConfig, RunSpec
 from train.data import SplitArrays
 from train.fit import run_fit
 from train.loop import LossFn, Resume
+
+
+def teacher_leads(teacher: str | Path) -> tuple[str, ...]:
+    """The leads a student takes unless told otherwise: the teacher's (the 12 standard ones for a cardless file)."""
+    model = load_model(teacher)
+    return tuple(read_card(model, str(teacher)).leads) if has_card(model) else STANDARD_LEADS
 
 
 def teacher_logits(teacher: Path, dataset: PreparedDataset, leads: list[str], split: SplitArrays) -> np.ndarray:

@@ -91,13 +91,12 @@ def _fit(run: StepRun) -> None:
 def _distill(run: StepRun) -> None:
     from dataclasses import replace
 
-    from compress.distill import distill
-    from runtime.card import read_card
-    from runtime.onnx_io import load_model
+    from compress.distill import distill, teacher_leads
+    from runtime.leads import STANDARD_LEADS
 
     spec: RunSpec = run.get(RunSpec)
-    if spec.leads == RunSpec.__dataclass_fields__["leads"].default:  # students see the teacher's leads by default
-        spec = replace(spec, leads=tuple(read_card(load_model(run.inputs["teacher"])).leads))
+    if spec.leads == STANDARD_LEADS:  # no 'leads' in the recipe: the teacher's
+        spec = replace(spec, leads=teacher_leads(run.inputs["teacher"]))
     distill(run.inputs["teacher"], spec, run.output, run.get(FitConfig), run.get(DistillConfig), data=run.data,
             force=True, resume="auto")  # fmt: skip
 

@@ -14,7 +14,6 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,19 +25,10 @@ DEFAULT = ["sepresnet:0.5", "sepresnet:1.0", "plain-cnn:0.125", "plain-cnn:0.25"
 
 
 def p50_ms(path: Path, x: np.ndarray, seconds: float) -> float:
-    from runtime.session import input_name, make_session
+    from benchmark.latency import measure_latency
+    from runtime.session import make_session
 
-    session = make_session(path, threads=1)
-    feed = {input_name(session): x}
-    for _ in range(50):
-        session.run(None, feed)
-    times = []
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        start = time.perf_counter()
-        session.run(None, feed)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1000)
+    return measure_latency(make_session(path, threads=1), [x], 0.2, seconds, label=path.name).p50_ms
 
 
 def main() -> None:
