@@ -19,6 +19,7 @@
 #        PYTHON (host python with the project installed; default .venv/bin/python)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tools/arm64_cpuinfo.sh
 [[ $# -ge 1 ]] || { echo "usage: $0 MODEL.onnx [...]" >&2; exit 2; }
 LAB=${ARM64_LAB:-/tmp/ecgshrink-arm64}
 ROOTFS=$LAB/rootfs
@@ -77,13 +78,7 @@ PYTHONPATH=. "$PYTHON" tools/arm64_runner.py "$OUT/x86" "${models[@]}" -- "${rec
 
 status=0
 for cpu in $CPUS; do
-  case $cpu in
-    cortex-a76) part=0xd0b; features="fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp";;
-    cortex-a53) part=0xd03; features="fp asimd evtstrm aes pmull sha1 sha2 crc32 cpuid";;
-    *)          part=0xd08; features="fp asimd evtstrm crc32 cpuid";;
-  esac
-  printf 'processor\t: 0\nBogoMIPS\t: 108.00\nFeatures\t: %s\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: %s\nCPU revision\t: 3\n\n' \
-    "$features" "$part" > "$ROOTFS/proc/cpuinfo"
+  arm64_cpuinfo "$cpu" "$ROOTFS"
   say "aarch64 under QEMU, QEMU_CPU=$cpu"
   env -i PATH=/usr/bin:/bin HOME=/root PYTHONPATH=/opt/project:/opt/site QEMU_CPU="$cpu" \
     qemu-aarch64-static -L "$ROOTFS" "$ROOTFS/usr/bin/$PYBIN" /opt/project/arm64_runner.py "$OUT/$cpu" \

@@ -16,6 +16,7 @@
 #        PYTHON (host python with the project installed; default .venv/bin/python)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tools/arm64_cpuinfo.sh
 [[ $# -eq 3 ]] || { echo "usage: $0 FP32.onnx INT8.onnx CACHE_DIR" >&2; exit 2; }
 FP32=$(readlink -f "$1"); INT8=$(readlink -f "$2"); CACHE=$(readlink -f "$3")
 LAB=${ARM64_LAB:-/tmp/ecgshrink-arm64}
@@ -84,12 +85,7 @@ run_all x86 env PATH="$(dirname "$PYTHON"):$PATH"
 
 status=0
 for cpu in $CPUS; do
-  case $cpu in
-    cortex-a76) part=0xd0b; features="fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp";;
-    *)          part=0xd08; features="fp asimd evtstrm crc32 cpuid";;
-  esac
-  printf 'processor\t: 0\nBogoMIPS\t: 108.00\nFeatures\t: %s\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: %s\nCPU revision\t: 3\n\n' \
-    "$features" "$part" > "$ROOTFS/proc/cpuinfo"
+  arm64_cpuinfo "$cpu" "$ROOTFS"
   say "aarch64 console scripts under QEMU, QEMU_CPU=$cpu"
   started=$(date +%s)
   emulated() {  # emulated SCRIPT ARGS...: a console script of the installed wheel, run by aarch64 python
