@@ -1,7 +1,7 @@
 """``benchmark runtimes``: does each model load and agree in every ONNX runtime present here?
 
 onnxruntime is the reference; ``onnx.reference.ReferenceEvaluator``, OpenCV DNN (classic
-engine, which OpenCV 5 needs for QDQ) and tract run where installed.  For each: loads,
+engine, which OpenCV 5 needs for QDQ), tract and OpenVINO (CPU plugin) run where installed.  For each: loads,
 runs, max abs difference of probabilities vs onnxruntime, agreement of decisions at the
 card's thresholds, and batch-1 p50 latency (which runtime is fastest for a tiny model on this CPU).
 """
@@ -64,6 +64,17 @@ def _tract(path: Path, model: onnx.ModelProto) -> Predict:
     return predict
 
 
+def _openvino(path: Path, model: onnx.ModelProto) -> Predict:
+    import openvino
+
+    compiled = openvino.Core().compile_model(
+        str(path), "CPU", {"INFERENCE_NUM_THREADS": 1, "INFERENCE_PRECISION_HINT": "f32"}
+    )
+    output = compiled.output(model.graph.output[0].name)
+    request = compiled.create_infer_request()  # one request reused: the batch-1 loop a device would run
+    return lambda x: np.asarray(request.infer({0: x})[output])
+
+
 def _onnxruntime(path: Path, model: onnx.ModelProto) -> Predict:
     session = make_session(path, threads=1)
     names = ([model.graph.output[0].name], model.graph.input[0].name)
@@ -75,6 +86,7 @@ RUNTIMES: dict[str, tuple[str, Loader]] = {
     "onnx.reference": ("onnx", _reference),
     "opencv": ("cv2", _opencv),
     "tract": ("tract", _tract),
+    "openvino": ("openvino", _openvino),
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import nn
 
-from models.efficient import SeparableResNet, separable_channels
+from models.efficient import SeparableResNet, StridedCNN, separable_channels, strided_channels
 from models.reference import FCN, ResNet1d, fcn_channels, resnet_channels
 from models.seed import (
     InceptionCNN,
@@ -46,6 +46,9 @@ ARCHITECTURES: dict[str, Architecture] = {
     ),
     "fcn-wang": Architecture(FCN, fcn_channels, "PTB-XL benchmark FCN (Wang et al.), ~0.3M params"),
     "resnet1d-wang": Architecture(ResNet1d, resnet_channels, "PTB-XL benchmark 1-D ResNet (Wang et al.), ~0.5M"),
+    "strided-cnn": Architecture(
+        StridedCNN, strided_channels, "plain k7 convs, stride-2 stem, pooled blocks: for batch-1 latency, 148K at w1"
+    ),
     "sepresnet": Architecture(
         SeparableResNet, separable_channels, "efficient residual depthwise-separable CNN, width 0.25-2.5"
     ),
@@ -99,7 +102,7 @@ def current_channels(model: nn.Module) -> list[int]:
         return [stem, *stages]
     if isinstance(model, ResNet1d):
         return [int(block.body[i][0].out_channels) for block in model.features for i in range(3)]
-    if isinstance(model, FCN | PlainCNN):
+    if isinstance(model, FCN | PlainCNN | StridedCNN):
         return [int(block[0].out_channels) for block in model.features]
     if isinstance(model, KerasPlainCNN):
         return [int(m.out_channels) for m in model.features if isinstance(m, nn.Conv1d)]
