@@ -49,6 +49,22 @@ def test_distill_records_the_teacher(float_model: Path, tmp_path: Path) -> None:
     assert step["parent_sha256"] == __import__("hashlib").sha256(float_model.read_bytes()).hexdigest()
 
 
+def test_strided_student_distills_and_prunes(float_model: Path, tmp_path: Path) -> None:
+    student, pruned = tmp_path / "strided.onnx", tmp_path / "strided-pruned.onnx"
+    result = run_cli("compress", "distill", "--teacher", str(float_model), "--arch", "strided-cnn", "--width", "0.5",
+                     "-o", str(student), *FAST)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    result = run_cli("compress", "prune", str(student), "--pruning-ratio", "0.5", "--finetune-epochs", "1",
+                     "--threads", "1", "-o", str(pruned))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    before, after = _stats(student), _stats(pruned)
+    assert after["macs"] < 0.45 * before["macs"]  # both sides of every inner convolution shrink
+    channels = read_card(onnx.load(pruned)).architecture["channels"]
+    assert sum(channels) <= 0.55 * sum([16, 32, 48, 64]), channels
+    ops = {node.op_type for node in onnx.load(pruned).graph.node}
+    assert "Add" not in ops and "AveragePool" not in ops  # plain blocks: nothing between the fusable convs
+
+
 def test_single_lead_student(float_model: Path, tmp_path: Path) -> None:
     target = tmp_path / "lead2.onnx"
     result = run_cli("compress", "distill", "--teacher", str(float_model), "--arch", "sepresnet", "--width", "0.25",
