@@ -36,6 +36,10 @@ from runtime.progress import Progress, log
 from runtime.session import fixed_batch, input_name, make_session
 
 QUANTIZABLE = ("Conv", "Gemm", "MatMul")
+# Quantized too where their input is: with asymmetric activations onnxruntime folds a ReLU into the
+# range of the QuantizeLinear before it and runs MaxPool on int8, so a plain Conv-ReLU-MaxPool block
+# becomes QLinearConv + int8 MaxPool (strided-cnn: 37 -> 29 us per call; docs/latency.md).
+FOLLOWERS = ("Relu", "MaxPool")
 QDQ_MIN_OPSET = 13  # per-channel DequantizeLinear (axis) and int32 bias need opset 13
 QUANTIZED_MARKERS = (
     "QuantizeLinear",
@@ -188,6 +192,37 @@ def depthwise_convolutions(model: onnx.ModelProto) -> list[str]:
             and any(a.name == "group" and a.i > 1 for a in node.attribute)]  # fmt: skip
 
 
+def float_followers(model: onnx.ModelProto, excluded: list[str]) -> list[str]:
+    """``FOLLOWERS`` nodes to keep in float: those not between two quantized nodes (after a float Add or
+    a depthwise conv kept in float, or before one). Quantizing them only adds Q/DQ pairs around float
+    work (measured: sepresnet, whose ReLUs follow residual Adds and feed float depthwise convs,
+    0.19 -> 0.21 ms when every ReLU was quantized)."""
+    skipped = set(excluded)
+    nodes = list(model.graph.node)  # stored in topological order
+    producer = {output: node for node in nodes for output in node.output}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in nodes:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    graph_outputs = {output.name for output in model.graph.output}
+
+    def is_quantized_core(node: onnx.NodeProto) -> bool:
+        return node.op_type in QUANTIZABLE and node.name not in skipped
+
+    after_quantized: set[str] = set()  # followers whose input is quantized
+    for node in nodes:
+        source = producer.get(node.input[0]) if node.op_type in FOLLOWERS and node.input else None
+        if source is not None and (is_quantized_core(source) or source.name in after_quantized):
+            after_quantized.add(node.name)
+    kept: set[str] = set()  # ... and whose every consumer is quantized too
+    for node in reversed(nodes):
+        if node.name in after_quantized and node.output[0] not in graph_outputs and all(
+            is_quantized_core(user) or user.name in kept for user in consumers.get(node.output[0], [])
+        ):
+            kept.add(node.name)
+    return [node.name for node in nodes if node.op_type in FOLLOWERS and node.name not in kept]
+
+
 def quantize_graph(preprocessed: Path, reader: Any, config: QuantizationConfig, folder: Path) -> onnx.ModelProto:
     """Run ``quantize_static`` (QDQ) calibrated on ``reader`` and return the cleaned int8 graph."""
     quantization = ort_quantization()
@@ -195,15 +230,18 @@ def quantize_graph(preprocessed: Path, reader: Any, config: QuantizationConfig, 
 
     target = folder / f"int8-{len(config.nodes_to_exclude)}.onnx"
     excluded = list(config.nodes_to_exclude)
+    graph = onnx.load(preprocessed)
     if config.depthwise == "float":
-        excluded += [name for name in depthwise_convolutions(onnx.load(preprocessed)) if name not in excluded]
+        excluded += [name for name in depthwise_convolutions(graph) if name not in excluded]
+    excluded += [name for name in float_followers(graph, excluded) if name not in excluded]
     with contextlib.redirect_stdout(io.StringIO()):  # the histogram calibrators print progress on stdout
         quantize_static(
             str(preprocessed), str(target), reader, quant_format=QuantFormat.QDQ, per_channel=config.per_channel,
             reduce_range=config.reduce_range, activation_type=_quant_type(config.activations),
             weight_type=_quant_type(config.weights), nodes_to_exclude=excluded or None,
-            calibrate_method=_method(config.calibrate_method), op_types_to_quantize=list(QUANTIZABLE),
-            extra_options={"ActivationSymmetric": config.activations == "int8", "WeightSymmetric": True},
+            calibrate_method=_method(config.calibrate_method),
+            op_types_to_quantize=[*QUANTIZABLE, *FOLLOWERS],
+            extra_options={"ActivationSymmetric": config.symmetric_activations, "WeightSymmetric": True},
         )  # fmt: skip
     return clean_for_runtimes(onnx.load(target))
 
@@ -212,10 +250,23 @@ def sensitivity(
     fp32: onnx.ModelProto, int8: onnx.ModelProto, dataset: PreparedDataset, leads: list[str], samples: int = 64
 ) -> list[dict[str, Any]]:
     """Per-node SQNR (dB) between fp32 and int8 outputs of each quantized op, lowest first."""
-    nodes = [n for n in fp32.graph.node if n.op_type in QUANTIZABLE]
-    outputs = [n.output[0] for n in nodes]
     int8_outputs = {o for n in int8.graph.node for o in n.output}
-    outputs = [o for o in outputs if o in int8_outputs]
+    users: dict[str, list[onnx.NodeProto]] = {}
+    for node in fp32.graph.node:
+        for name in node.input:
+            users.setdefault(name, []).append(node)
+
+    def observed(node: onnx.NodeProto) -> str:
+        """The node's output as the int8 graph still has it: a ReLU folded into the quantization leaves
+        the convolution's result under the ReLU's output name."""
+        name = node.output[0]
+        after = users.get(name, [])
+        if name not in int8_outputs and len(after) == 1 and after[0].op_type == "Relu":
+            return after[0].output[0]
+        return name
+
+    by_output = {observed(n): n for n in fp32.graph.node if n.op_type in QUANTIZABLE}
+    outputs = [name for name in by_output if name in int8_outputs]
 
     def expose(model: onnx.ModelProto) -> bytes:
         exposed = copy.deepcopy(model)
@@ -231,7 +282,6 @@ def sensitivity(
     a = a_session.run(outputs, {input_name(a_session): x})
     b = b_session.run(outputs, {input_name(b_session): x})
     report = []
-    by_output = {n.output[0]: n for n in nodes}
     for name, reference, quantized in zip(outputs, a, b, strict=True):
         noise = float(np.sum((reference - quantized) ** 2))
         signal = float(np.sum(reference**2))

@@ -121,7 +121,9 @@ def test_runtimes_matrix(float_model: Path, int8_model: Path) -> None:
     for row in rows:
         if row["status"] == "ok" and row["model"] == "model.onnx":  # fp32: identical decisions everywhere
             assert row["decision_agreement"] == 1.0, row
-    assert {r["runtime"] for r in rows} == {"onnxruntime", "onnx.reference", "opencv", "tract"}
+    assert {r["runtime"] for r in rows} == {"onnxruntime", "onnx.reference", "opencv", "tract", "openvino"}
+    openvino = [r for r in rows if r["runtime"] == "openvino" and r["status"] == "ok"]  # where installed
+    assert all(r["max_abs_diff"] < 1e-5 for r in openvino if r["model"] == "model.onnx"), openvino
 
 
 def test_bad_inputs(float_model: Path, tmp_path: Path) -> None:
