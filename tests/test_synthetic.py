@@ -69,5 +69,10 @@ def test_physiological_ranges_and_pathologies() -> None:
     lvh, _, _, _ = render_record(_plan(("LVH",)), seed=0)
     sokolow = lambda x: np.abs(x[6].min()) + x[10].max()  # S in V1 + R in V5
     assert sokolow(lvh) > 1.3 * sokolow(normal)
-    imi, _, _, _ = render_record(_plan(("IMI",)), seed=0)
-    assert imi[5].min() < normal[5].min() - 0.1  # pathological Q / negative deflection in aVF
+    # inferior MI: Q waves and lost R turn aVF's QRS negative; anatomy varies, so over 8 patients
+    net_change = []
+    for patient in range(8):
+        before = render_record(_plan(("NORM",), patient), seed=0)[0][5]
+        after = render_record(_plan(("IMI",), patient), seed=0)[0][5]
+        net_change.append((after.max() + after.min()) - (before.max() + before.min()))
+    assert np.mean(net_change) < -0.2 and sum(change < 0 for change in net_change) >= 6, net_change

@@ -37,7 +37,7 @@ from train.synth.noise import electrode_noise
 from train.synth.pathology import CATALOGUE, MINOR_CD_CODES, apply_code, choose_code
 from train.synth.wfdb_writer import write_record
 
-GENERATOR_VERSION = "synthetic-ptbxl-1"
+GENERATOR_VERSION = "synthetic-ptbxl-2"
 # Acquisition models. "default": version 1. "ptbxl-filter": the low-pass PTB-XL's 100 Hz records
 # went through (power falls from ~43 Hz to almost nothing at 50 Hz in the real training folds;
 # the default keeps content up to 50 Hz, powerline at Nyquist included) and twice the muscle

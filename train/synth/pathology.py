@@ -81,10 +81,10 @@ def _long_qt(beat: Beat, severity: float, rng: np.random.Generator) -> None:
 
 
 def _widen_qrs(beat: Beat, factor: float) -> None:
-    for name in ("Q", "R", "S"):
-        wave = beat.get(name)
-        wave.sigma *= factor
-        wave.tau *= factor
+    for wave in beat.waves:
+        if wave.name in ("Q", "R", "S") or wave.name.startswith("QRS"):  # the patient's notches widen too
+            wave.sigma *= factor
+            wave.tau *= factor
 
 
 def _rbbb(complete: bool) -> Edit:
