@@ -199,6 +199,45 @@ def beat_times(rng: np.random.Generator, heart_rate: float, seconds: float) -> t
     return np.array(times), np.array(rrs)
 
 
+def fibrillation_times(rng: np.random.Generator, heart_rate: float, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """R-peak times of atrial fibrillation: irregularly irregular RR (log-normal around the mean)."""
+    rr_mean = 60.0 / heart_rate
+    spread = rng.uniform(0.12, 0.25)
+    times: list[float] = []
+    rrs: list[float] = []
+    t = -rng.uniform(0.2, 1.2) * rr_mean
+    while t < seconds + 1.0:
+        rr = float(np.clip(rr_mean * np.exp(rng.normal(0.0, spread)), 0.33, 2.0))
+        times.append(t)
+        rrs.append(rr)
+        t += rr
+    return np.array(times), np.array(rrs)
+
+
+def with_premature_beats(rng: np.random.Generator, times: np.ndarray, rrs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One or two premature (atrial/junctional) beats, each followed by a compensatory pause."""
+    times, rrs = times.copy(), rrs.copy()
+    for index in rng.choice(np.arange(1, max(2, len(times) - 1)), size=int(rng.integers(1, 3)), replace=False):
+        early = rrs[index - 1] * rng.uniform(0.25, 0.4)
+        times[index] -= early
+        rrs[index - 1] -= early
+        rrs[index] += early
+    return times, rrs
+
+
+def fibrillation_waves(rng: np.random.Generator, n: int, fs: int) -> np.ndarray:
+    """Fibrillatory atrial activity, dipole ``[3, n]``: a few 4-9 Hz oscillations of drifting phase,
+    largest towards V1 (right-anterior)."""
+    t = np.arange(n) / fs
+    direction = unit([-0.3, 0.35, 0.9])
+    wave = np.zeros(n)
+    for _ in range(3):
+        frequency = rng.uniform(4.0, 9.0)
+        phase = 2 * np.pi * frequency * t + np.cumsum(rng.normal(0.0, 0.05, size=n))
+        wave += rng.uniform(0.01, 0.03) * np.sin(phase)
+    return direction[:, None] * wave[None, :]
+
+
 def render_dipole(
     beat: Beat, traits: Traits, times: np.ndarray, rrs: np.ndarray, n: int, fs: int, rng: np.random.Generator
 ) -> np.ndarray:

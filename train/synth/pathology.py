@@ -205,6 +205,16 @@ def choose_code(superclass: str, rng: np.random.Generator) -> str:
     return entries[int(rng.choice(len(entries), p=weights / weights.sum()))][0]
 
 
+def superclass_of(code: str) -> str:
+    """The diagnostic superclass of an SCP code this generator renders (``NORM`` for NORM)."""
+    for klass, entries in CATALOGUE.items():
+        if any(name == code for name, _, _ in entries):
+            return klass
+    if code == "NORM":
+        return "NORM"
+    raise KeyError(f"no superclass for SCP code {code}")
+
+
 def apply_code(beat: Beat, code: str, severity: float, rng: np.random.Generator) -> None:
     """Apply the morphology of one SCP code to ``beat``."""
     for entries in CATALOGUE.values():
