@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from models.layers import ConvBlock, GlobalAveragePool, scaled
+from models.seed import PlainCNN
 
 BASE_CHANNELS = (32, 48, 96, 160, 256)
 
@@ -69,28 +70,14 @@ class SeparableResNet(nn.Module):
         return self.classifier(self.dropout(self.pool(self.features(self.stem(x)))))
 
 
-class StridedCNN(nn.Module):
-    """Conv k7 (stride 2 in the stem, 'same' padding) -> BN -> ReLU -> MaxPool 2, per block; GAP; linear."""
-
-    counts_bn_statistics = False
+class StridedCNN(PlainCNN):
+    """The plain CNN with k7 'same' convolutions, a stride-2 stem and no dropout inside the blocks."""
 
     def __init__(
         self, channels: Sequence[int], in_channels: int = 12, num_classes: int = 5, dropout: float = 0.2
     ) -> None:
-        super().__init__()
-        blocks: list[nn.Module] = []
-        c_in = in_channels
-        for index, c_out in enumerate(channels):
-            blocks.append(ConvBlock(c_in, c_out, STRIDED_KERNEL, padding=STRIDED_KERNEL // 2,
-                                    stride=2 if index == 0 else 1, pool=2))  # fmt: skip
-            c_in = c_out
-        self.features = nn.Sequential(*blocks)
-        self.pool = GlobalAveragePool()
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(c_in, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.dropout(self.pool(self.features(x))))
+        super().__init__(channels, in_channels, num_classes, kernel=STRIDED_KERNEL, dropout=dropout,
+                         padding=STRIDED_KERNEL // 2, stem_stride=2, block_dropout=False)  # fmt: skip
 
 
 STRIDED_KERNEL = 7

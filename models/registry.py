@@ -102,7 +102,7 @@ def current_channels(model: nn.Module) -> list[int]:
         return [stem, *stages]
     if isinstance(model, ResNet1d):
         return [int(block.body[i][0].out_channels) for block in model.features for i in range(3)]
-    if isinstance(model, FCN | PlainCNN | StridedCNN):
+    if isinstance(model, FCN | PlainCNN):  # StridedCNN is a PlainCNN
         return [int(block[0].out_channels) for block in model.features]
     if isinstance(model, KerasPlainCNN):
         return [int(m.out_channels) for m in model.features if isinstance(m, nn.Conv1d)]

@@ -31,13 +31,17 @@ class PlainCNN(nn.Module):
         num_classes: int = 5,
         kernel: int = 10,
         dropout: float = 0.2,
+        padding: int = 0,
+        stem_stride: int = 1,
+        block_dropout: bool = True,
     ) -> None:
         super().__init__()
         blocks: list[nn.Module] = []
         c_in = in_channels
         for index, c_out in enumerate(channels):
-            last = index == len(channels) - 1
-            blocks.append(ConvBlock(c_in, c_out, kernel, pool=2, dropout=0.0 if last else dropout))
+            inner = block_dropout and index < len(channels) - 1
+            blocks.append(ConvBlock(c_in, c_out, kernel, padding=padding, stride=stem_stride if index == 0 else 1,
+                                    pool=2, dropout=dropout if inner else 0.0))  # fmt: skip
             c_in = c_out
         self.features = nn.Sequential(*blocks)
         self.pool = GlobalAveragePool()

@@ -5,7 +5,7 @@
 # trained only on the synthetic default (train fit --init), same recipe otherwise. Models are
 # chosen on fold 9 (early stopping); fold 10 is reported. Prints a Markdown table.
 #
-# Usage: tools/synthetic_pretraining.sh REAL_CACHE SYNTHETIC_MODEL.onnx WORK_DIR
+# Usage: [SIZES="1000 5000"] tools/synthetic_pretraining.sh REAL_CACHE SYNTHETIC_MODEL.onnx WORK_DIR
 #   REAL_CACHE: 'train prepare' of real PTB-XL; SYNTHETIC_MODEL: sepresnet w1 trained on the
 #   synthetic default (tools/real-ptbxl.sh makes one: WORK/extra/synthetic-sepresnet/model.onnx)
 set -euo pipefail
@@ -16,7 +16,7 @@ mkdir -p "$WORK"
 COMMON=(--data "$CACHE" --arch sepresnet --width 1 --crop 250 --epochs 30 --patience 8)
 echo "| real records | seed | real only: val / test | synthetic init: val / test | test difference |"
 echo "|---|---|---|---|---|"
-for n in 1000 5000; do
+for n in ${SIZES:-1000 5000}; do
   for seed in 0 1; do
     for kind in real init; do
       out=$WORK/n$n-s$seed-$kind
