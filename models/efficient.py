@@ -8,8 +8,8 @@ depthwise kernels run far below the CPU's peak: at batch 1 it is 6-20x its compu
 
 ``StridedCNN``: for batch-1 latency.  Plain convolutions only (onnxruntime fuses each
 Conv+BN+ReLU into one kernel that runs near the floor), a stride-2 stem and max-pooling
-after every block, so the time axis is 1/64 of the input before global pooling: 4 blocks,
-14 nodes, 148K parameters and 16M MACs at w1.
+after every block, so the time axis is 1/32 of the input before global pooling: 4 blocks,
+14 nodes as onnxruntime runs them, 148K parameters and 16M MACs at w1.
 """
 
 from __future__ import annotations
