@@ -216,8 +216,10 @@ def float_followers(model: onnx.ModelProto, excluded: list[str]) -> list[str]:
             after_quantized.add(node.name)
     kept: set[str] = set()  # ... and whose every consumer is quantized too
     for node in reversed(nodes):
-        if node.name in after_quantized and node.output[0] not in graph_outputs and all(
-            is_quantized_core(user) or user.name in kept for user in consumers.get(node.output[0], [])
+        if (
+            node.name in after_quantized
+            and node.output[0] not in graph_outputs
+            and all(is_quantized_core(user) or user.name in kept for user in consumers.get(node.output[0], []))
         ):
             kept.add(node.name)
     return [node.name for node in nodes if node.op_type in FOLLOWERS and node.name not in kept]

@@ -111,7 +111,8 @@ def test_shipped_recipes_load(tmp_path: Path) -> None:
     real = run_cli("compress", "study", "--recipe", "real", "--out", str(tmp_path / "real"))
     assert_one_line_error(real, "pass --data", code=2)
     after_study = tmp_path / "after-study.toml"  # a recipe that starts from a study's files, run before it
-    after_study.write_text('input = "study-out/teacher.onnx"\ndata = "study-out/data/cache"\n'
-                           '[[steps]]\nname = "q"\nstep = "quantize"\n')
+    after_study.write_text(
+        'input = "study-out/teacher.onnx"\ndata = "study-out/data/cache"\n[[steps]]\nname = "q"\nstep = "quantize"\n'
+    )
     result = run_cli("compress", "run", str(after_study), cwd=tmp_path)
     assert_one_line_error(result, "study-out/data/cache not found", code=2)

@@ -21,7 +21,15 @@ import onnx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DEFAULT = ["sepresnet:0.5", "sepresnet:1.0", "plain-cnn:0.25", "plain-cnn:0.5", "strided-cnn:0.5", "strided-cnn:1.0", "strided-cnn:1.5"]
+DEFAULT = [
+    "sepresnet:0.5",
+    "sepresnet:1.0",
+    "plain-cnn:0.25",
+    "plain-cnn:0.5",
+    "strided-cnn:0.5",
+    "strided-cnn:1.0",
+    "strided-cnn:1.5",
+]
 
 
 def p50_ms(path: Path, x: np.ndarray, seconds: float) -> float:
