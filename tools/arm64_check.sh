@@ -73,6 +73,9 @@ echo 0 > "$ROOTFS/sys/devices/system/cpu/possible"; echo 0 > "$ROOTFS/sys/device
 OUT=$LAB/out; rm -rf "$OUT"; mkdir -p "$OUT"
 models=(); for m in "$@"; do [[ -f $m ]] || { echo "no such model: $m" >&2; exit 2; }; models+=("$(readlink -f "$m")"); done
 records=(); for r in "${RECORDS[@]}"; do records+=("$(readlink -f "$r")"); done
+# the emulated runner opens the same absolute paths: they must hold these files, not earlier copies
+mapfile -t folders < <(for r in "${records[@]}"; do dirname "$r"; done | sort -u)
+arm64_mirror "$ROOTFS" "${models[@]}" "${folders[@]}"
 say "x86-64 reference"
 PYTHONPATH=. "$PYTHON" tools/arm64_runner.py "$OUT/x86" "${models[@]}" -- "${records[@]}" >/dev/null
 

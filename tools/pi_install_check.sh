@@ -63,9 +63,7 @@ say "installed: $packages packages, $megabytes MB, ${seconds} s (largest: ${bigg
 if ls -d "$SITE"/torch* >/dev/null 2>&1; then say "FAIL: torch was installed on the Pi path"; exit 1; fi
 
 # host files the emulated commands read, at the same paths inside the root
-for path in "$FP32" "$INT8" "$CACHE" "$(pwd)/tests/data"; do
-  mkdir -p "$ROOTFS$(dirname "$path")"; rm -rf "${ROOTFS:?}$path"; cp -r "$path" "$ROOTFS$path"
-done
+arm64_mirror "$ROOTFS" "$FP32" "$INT8" "$CACHE" "$(pwd)/tests/data"
 records=(); for r in "${RECORDS[@]}"; do records+=("$(readlink -f "$r")"); done
 
 OUT=$LAB/pi-out; rm -rf "$OUT"; mkdir -p "$OUT"
