@@ -1,7 +1,7 @@
 """How each diagnostic superclass changes the beat, where a cardiologist would look.
 
-Every function edits a ``Beat`` in place with a severity in (0, 1]: mild cases overlap
-normal variation on purpose, so the task is not trivially separable.
+Every function edits a ``Beat`` in place with a severity in (0, 1]; the generator draws it from
+``generate.SEVERITY_RANGE`` (pronounced findings: subtle ones taught models to flag real normals).
 
 * MI: pathological Q waves and loss of R in one coronary territory's leads (inferior
   II/III/aVF, anterior V1-V4, lateral I/aVL/V5-V6), with ST elevation (acute) or
