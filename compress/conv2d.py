@@ -18,7 +18,7 @@ from onnx import helper, numpy_helper
 from compress.lineage import lineage_step
 from runtime.card import has_card, read_card, write_card
 from runtime.errors import ModelError, UsageError
-from runtime.onnx_io import load_model, save_model
+from runtime.onnx_io import load_model, save_model, tensor_consumers, tensor_producers
 
 AXIS = "conv2d_axis_2"
 SPATIAL_OPS = ("Conv", "MaxPool", "AveragePool")
@@ -85,17 +85,13 @@ def to_conv2d(model: onnx.ModelProto) -> onnx.ModelProto:
 
 def _drop_round_trips(nodes: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
     """Remove ``Squeeze(2) -> Unsqueeze(2)`` pairs where the squeezed tensor has no other use."""
-    uses: dict[str, int] = {}
-    for node in nodes:
-        for name in node.input:
-            uses[name] = uses.get(name, 0) + 1
-    producer = {out: node for node in nodes for out in node.output}
+    readers, producer = tensor_consumers(nodes), tensor_producers(nodes)
     rename: dict[str, str] = {}
     dropped: set[int] = set()
     for node in nodes:
         if node.op_type == "Unsqueeze" and node.input[1] == AXIS:
             source = producer.get(node.input[0])
-            if source is not None and source.op_type == "Squeeze" and uses.get(node.input[0], 0) == 1:
+            if source is not None and source.op_type == "Squeeze" and len(readers.get(node.input[0], [])) == 1:
                 rename[node.output[0]] = source.input[0]
                 dropped.update({id(node), id(source)})
     kept = []

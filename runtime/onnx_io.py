@@ -127,6 +127,20 @@ def tensor_dims(value: onnx.ValueInfoProto) -> list[int | None]:
             for d in value.type.tensor_type.shape.dim]  # fmt: skip
 
 
+def tensor_producers(nodes: list[onnx.NodeProto]) -> dict[str, onnx.NodeProto]:
+    """Which node writes each tensor (graph inputs and initializers have none)."""
+    return {output: node for node in nodes for output in node.output}
+
+
+def tensor_consumers(nodes: list[onnx.NodeProto]) -> dict[str, list[onnx.NodeProto]]:
+    """Which nodes read each tensor, in graph order."""
+    readers: dict[str, list[onnx.NodeProto]] = {}
+    for node in nodes:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    return readers
+
+
 def clean_for_runtimes(model: onnx.ModelProto) -> onnx.ModelProto:
     """Drop intermediate ``value_info`` (symbolic shapes there break tract and others) and unused opsets."""
     del model.graph.value_info[:]
