@@ -33,7 +33,7 @@ class QuantizationConfig:
     activations: str = setting("int8", "Activation type (preset default).", choices=ACTIVATION_TYPES)
     weights: str = setting("int8", "Weight type (preset default).", choices=ACTIVATION_TYPES)
     # asymmetric: ReLU outputs use the whole int8 range and onnxruntime drops the ReLU into the
-    # quantization (strided-cnn int8 37 -> 29 us per call, same test AUC; docs/latency.md)
+    # quantization (strided-cnn int8 38 -> 29-32 us per call, same test AUC; docs/latency.md)
     symmetric_activations: bool = setting(False, "Activation zero point fixed at 0 (asymmetric ranges let onnxruntime fold ReLUs).",
                                           off="--asymmetric-activations")  # fmt: skip
     per_channel: bool = setting(True, "Weight scales per output channel (preset default).", off="--per-tensor")

@@ -45,7 +45,7 @@ from runtime.session import fixed_batch, input_name, make_session
 QUANTIZABLE = ("Conv", "Gemm", "MatMul")
 # Quantized too where their input is: with asymmetric activations onnxruntime folds a ReLU into the
 # range of the QuantizeLinear before it and runs MaxPool on int8, so a plain Conv-ReLU-MaxPool block
-# becomes QLinearConv + int8 MaxPool (strided-cnn: 37 -> 29 us per call; docs/latency.md).
+# becomes QLinearConv + int8 MaxPool (strided-cnn: 38 -> 29-32 us per call; docs/latency.md).
 FOLLOWERS = ("Relu", "MaxPool")
 QDQ_MIN_OPSET = 13  # per-channel DequantizeLinear (axis) and int32 bias need opset 13
 QUANTIZED_MARKERS = (
