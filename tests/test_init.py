@@ -46,3 +46,26 @@ def test_synth_report_compares_two_datasets(synth_cache, tmp_path: Path) -> None
     assert report["real"]["heart_rate_bpm"]["p50"] == report["synthetic"]["heart_rate_bpm"]["p50"]
     assert set(report["real"]["peak_to_peak_mv"]) == set(synth_cache.leads)
     assert all((out / plot).is_file() for plot in report["plots"])
+    # the same records on both sides: identical median beats, so zero difference for every class found
+    assert report["median_beat_rms_difference_mv"] and set(report["median_beat_rms_difference_mv"].values()) == {0.0}
+    assert "plots/beat-NORM.png" in report["plots"]
+
+
+def test_median_beat_reads_known_wave_amplitudes() -> None:
+    """A record built from one known beat repeated: the median beat gives back its P, R, S and T peaks."""
+    from train.synth.fidelity import median_beats, r_peaks, wave_peaks
+
+    fs = 100.0
+    t = np.arange(1000) / fs
+    beat_times = np.arange(0.5, 9.6, 0.9)
+    shape = {"P": (-0.16, 0.02, 0.15), "R": (0.0, 0.012, 1.2), "S": (0.04, 0.012, -0.4), "T": (0.28, 0.04, 0.3)}
+    lead = sum(amp * np.exp(-0.5 * ((t[:, None] - beat_times[None, :] - tau) / sigma) ** 2).sum(axis=1)
+               for tau, sigma, amp in shape.values())  # fmt: skip
+    signals = np.stack([lead, -lead])[None].astype(np.float32)  # two leads, the second inverted
+    peaks = [r_peaks(signals[0, 0], fs)]
+    beats = median_beats(signals, peaks, fs)
+    found = wave_peaks(beats[0], fs)
+    for wave in ("P", "T"):
+        assert abs(found[wave][0] - shape[wave][2]) < 0.05 and abs(found[wave][1] + shape[wave][2]) < 0.05
+    assert abs(found["R"][0] - 1.2) < 0.1 and found["R"][1] < 0.3  # inverted: only the inverted S rises
+    assert found["S"][0] < -0.2 and found["S"][1] < -1.0

@@ -47,6 +47,30 @@ T_WIDTH_SD, T_SHIFT_SD = 0.2, 0.02  # per-patient T width (log-normal) and timin
 ST_LEVEL_SD = 0.04  # mV, per-patient J-point/ST level of normals (early repolarization and the like)
 
 
+@dataclass(frozen=True)
+class BeatShape:
+    """The population's typical normal beat: median wave amplitudes (dipole units, before the
+    patient's voltage scale) and the directions that set how each wave projects on the 12 leads.
+
+    Patients vary around it (``sample_traits``, ``normal_beat``).  ``NORMAL_SHAPE`` is fitted so the
+    median normal beat matches real PTB-XL's (tools/fit_normal_beat.py; train synth-report's
+    median beats).
+    """
+
+    r_amp: float = 1.2
+    r_z: float = -0.35  # anterior (+) / posterior (-) component of the R vector: R-wave progression V1-V6
+    s_amp: float = 0.45
+    s_direction: tuple[float, float, float] = (-0.3, -0.45, -0.85)
+    q_amp: float = 0.11
+    t_amp: float = 0.32
+    t_z: float = 0.35  # anterior component of the T vector: T height in V1-V3
+    t_axis_offset_deg: float = -5.0  # frontal T axis minus QRS axis
+    p_amp: float = 0.12
+
+
+NORMAL_SHAPE = BeatShape()
+
+
 def unit(vector: np.ndarray | list[float]) -> np.ndarray:
     """Normalize a 3-vector."""
     array = np.asarray(vector, dtype=np.float64)
@@ -119,20 +143,21 @@ class Traits:
     st_level: float = 0.0
 
 
-def sample_traits(rng: np.random.Generator, age: float, sex: int) -> Traits:
-    """Draw a patient's traits from physiological ranges (axis, voltages, rate, intervals, beat shape)."""
+def sample_traits(rng: np.random.Generator, age: float, sex: int, shape: BeatShape = NORMAL_SHAPE) -> Traits:
+    """Draw a patient's traits from physiological ranges (axis, voltages, rate, intervals, beat shape)
+    around the population's typical beat ``shape``."""
     low, high = AXIS_RANGE_DEG
     axis = float(np.clip(rng.normal(AXIS_MEAN_DEG - 0.2 * (age - 50), AXIS_SD_DEG), low, high))
     male = sex == 0
     voltage = VOLTAGE_FACTOR * float(np.exp(rng.normal(0.08 if male else -0.05, 0.26)) * (1.12 - 0.004 * (age - 20)))
     angles = rng.normal(0.0, np.deg2rad(HEART_ROTATION_SD_DEG), size=3)
-    r_amp = float(np.exp(rng.normal(np.log(1.2), 0.3)))
+    r_amp = float(np.exp(rng.normal(np.log(shape.r_amp), 0.3)))
     traits = Traits(
         axis_deg=axis,
         r_amp=r_amp,
-        s_amp=float(np.exp(rng.normal(np.log(0.45), 0.3))),
-        t_amp=float(np.exp(rng.normal(np.log(0.32), 0.25))),
-        p_amp=float(np.exp(rng.normal(np.log(0.12), 0.2))),
+        s_amp=float(np.exp(rng.normal(np.log(shape.s_amp), 0.3))),
+        t_amp=float(np.exp(rng.normal(np.log(shape.t_amp), 0.25))),
+        p_amp=float(np.exp(rng.normal(np.log(shape.p_amp), 0.2))),
         voltage_scale=voltage,
         heart_rate=float(np.clip(rng.normal(72.0, 12.0), 46.0, 118.0)),
         qtc=float(np.clip(rng.normal(0.405, 0.018), 0.36, 0.45)),
@@ -162,19 +187,19 @@ def _rotation(angles: np.ndarray) -> np.ndarray:
     return rz @ ry @ rx
 
 
-def normal_beat(traits: Traits, rng: np.random.Generator) -> Beat:
+def normal_beat(traits: Traits, rng: np.random.Generator, shape: BeatShape = NORMAL_SHAPE) -> Beat:
     """The normal sinus beat of a patient: P, septal q, R, S, an asymmetric T, the patient's own QRS
-    notches and ST level, with record-to-record jitter."""
+    notches and ST level, with record-to-record jitter; directions from the typical ``shape``."""
     axis = traits.axis_deg + rng.normal(0.0, 4.0)
-    t_axis = axis + rng.normal(-5.0, 12.0)
+    t_axis = axis + rng.normal(shape.t_axis_offset_deg, 12.0)
     jitter = lambda scale: float(np.exp(rng.normal(0.0, scale)))
     qrs = traits.qrs_width
-    t_direction = unit(frontal(t_axis, 0.35) + rng.normal(0.0, T_DIRECTION_SD, size=3))
+    t_direction = unit(frontal(t_axis, shape.t_z) + rng.normal(0.0, T_DIRECTION_SD, size=3))
     waves = [
         Wave("P", -0.0, 0.022 * jitter(0.1), traits.p_amp * jitter(0.1), frontal(55.0 + rng.normal(0, 10), 0.1)),
-        Wave("Q", -0.026 * qrs, 0.008 * qrs, 0.11 * jitter(0.3), unit([-0.6, 0.15, 0.75])),
-        Wave("R", 0.0, 0.0105 * qrs * jitter(0.08), traits.r_amp * jitter(0.05), frontal(axis, -0.35 + rng.normal(0, 0.12))),
-        Wave("S", 0.026 * qrs, 0.0105 * qrs * jitter(0.08), traits.s_amp * jitter(0.08), unit([-0.3, -0.45, -0.85])),
+        Wave("Q", -0.026 * qrs, 0.008 * qrs, shape.q_amp * jitter(0.3), unit([-0.6, 0.15, 0.75])),
+        Wave("R", 0.0, 0.0105 * qrs * jitter(0.08), traits.r_amp * jitter(0.05), frontal(axis, shape.r_z + rng.normal(0, 0.12))),
+        Wave("S", 0.026 * qrs, 0.0105 * qrs * jitter(0.08), traits.s_amp * jitter(0.08), unit(list(shape.s_direction))),
         Wave("T", traits.t_shift, 0.05 * traits.t_width * jitter(0.08), traits.t_amp * jitter(0.08), t_direction,
              qt_scaled=True),
         Wave("T2", 0.05 + traits.t_shift, 0.03 * traits.t_width, 0.25 * traits.t_amp, t_direction.copy(), qt_scaled=True),

@@ -8,6 +8,10 @@ prepared dataset only (PTB-XL folds 1-8: validation and test folds never feed it
 * heart rate and beat-to-beat variability (RR standard deviation) from R peaks found on lead II
   (a derivative-energy detector with a 250 ms refractory period), overall and per class;
 * frontal QRS axis from the net areas of leads I and aVF;
+* median beats per class: each record's median beat around its lead-II R peaks, then the median
+  over the class's records, with its P, R, S and T peak amplitudes per lead (the beat shape the
+  synthetic normal beat is fitted to: tools/fit_normal_beat.py) and, per class, the RMS
+  difference between the real and synthetic median beats;
 * power spectra per lead (Welch, 2.56 s windows) and band powers: baseline (< 0.5 Hz),
   P/T (0.5-5), QRS (5-15), high (15-40 Hz);
 * a discriminator: a small CNN trained to tell real from synthetic records on 80% of the
@@ -31,6 +35,11 @@ from runtime.progress import log
 BANDS = (("baseline <0.5 Hz", 0.0, 0.5), ("P/T 0.5-5 Hz", 0.5, 5.0), ("QRS 5-15 Hz", 5.0, 15.0),
          ("high 15-40 Hz", 15.0, 40.0))  # fmt: skip
 PERCENTILES = (5, 25, 50, 75, 95)
+BEAT_WINDOW_S = (-0.3, 0.6)  # the median beat, around each lead-II R peak
+# where each wave's peak is read off a median beat, seconds from the R peak; the level of the PR
+# segment is the beat's zero (the baseline under P and T)
+WAVE_WINDOWS_S = {"P": (-0.25, -0.08), "R": (-0.04, 0.04), "S": (0.0, 0.08), "T": (0.15, 0.45)}
+PR_SEGMENT_S = (-0.07, -0.04)
 
 
 def training_records(dataset: PreparedDataset, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -61,11 +70,10 @@ def r_peaks(lead: np.ndarray, fs: float) -> np.ndarray:
     return np.array([max(0, p - half) + int(np.argmax(np.abs(lead[max(0, p - half) : p + half]))) for p in peaks])
 
 
-def rhythm(signals: np.ndarray, fs: float, lead: int) -> tuple[np.ndarray, np.ndarray]:
+def rhythm(peaks_per_record: list[np.ndarray], fs: float) -> tuple[np.ndarray, np.ndarray]:
     """Per record: heart rate (bpm) and RR standard deviation (ms), NaN where < 3 beats were found."""
     rates, variability = [], []
-    for record in signals[:, lead]:
-        peaks = r_peaks(record, fs)
+    for peaks in peaks_per_record:
         rr = np.diff(peaks) / fs
         if len(rr) >= 2:
             rates.append(60.0 / float(np.median(rr)))
@@ -74,6 +82,52 @@ def rhythm(signals: np.ndarray, fs: float, lead: int) -> tuple[np.ndarray, np.nd
             rates.append(np.nan)
             variability.append(np.nan)
     return np.array(rates), np.array(variability)
+
+
+def median_beats(signals: np.ndarray, peaks_per_record: list[np.ndarray], fs: float) -> np.ndarray:
+    """Each record's median beat ``[n, leads, window]`` (``BEAT_WINDOW_S`` around its R peaks; NaN
+    where fewer than 3 whole beats fit in the record), levelled at its PR segment."""
+    before, after = int(round(-BEAT_WINDOW_S[0] * fs)), int(round(BEAT_WINDOW_S[1] * fs))
+    zero = slice(before + int(round(PR_SEGMENT_S[0] * fs)), before + int(round(PR_SEGMENT_S[1] * fs)))
+    beats = np.full((len(signals), signals.shape[1], before + after), np.nan, dtype=np.float32)
+    for index, (record, peaks) in enumerate(zip(signals, peaks_per_record, strict=True)):
+        inside = peaks[(peaks >= before) & (peaks + after <= record.shape[-1])]
+        if len(inside) >= 3:
+            beat = np.median(np.stack([record[:, p - before : p + after] for p in inside]), axis=0)
+            beats[index] = beat - beat[:, zero].mean(axis=1, keepdims=True)
+    return beats
+
+
+def wave_peaks(beat: np.ndarray, fs: float) -> dict[str, list[float]]:
+    """Per lead: P and T, the largest deflection (signed) in their windows; R the most positive value
+    around the R peak (0 where the QRS is all negative); S the most negative value after it."""
+    before = int(round(-BEAT_WINDOW_S[0] * fs))
+    peaks = {}
+    for wave, (start, stop) in WAVE_WINDOWS_S.items():
+        window = beat[:, before + int(round(start * fs)) : before + int(round(stop * fs))]
+        if wave == "S":
+            values = window.min(axis=1)
+        elif wave == "R":
+            values = np.maximum(window.max(axis=1), 0.0)
+        else:
+            values = window[np.arange(len(window)), np.abs(window).argmax(axis=1)]
+        peaks[wave] = [round(float(v), 4) for v in values]
+    return peaks
+
+
+def class_median_beats(beats: np.ndarray, labels: np.ndarray, classes: list[str]) -> dict[str, np.ndarray]:
+    """Per class, the median over its records (those carrying only that label) of their median beats."""
+    found = np.isfinite(beats[:, 0, 0])
+    only = (labels > 0.5).sum(axis=1) == 1
+    rows = {name: found & (labels[:, k] > 0.5) & only for k, name in enumerate(classes)}
+    return {name: np.median(beats[chosen], axis=0) for name, chosen in rows.items() if chosen.any()}
+
+
+def _wave_table(beat: np.ndarray | None, leads: list[str], fs: float) -> dict[str, dict[str, float]]:
+    if beat is None:
+        return {}
+    peaks = wave_peaks(beat, fs)
+    return {lead: {wave: values[i] for wave, values in peaks.items()} for i, lead in enumerate(leads)}
 
 
 def qrs_axis(signals: np.ndarray, lead_i: int, lead_avf: int) -> np.ndarray:
@@ -101,7 +155,9 @@ def describe(signals: np.ndarray, labels: np.ndarray, dataset: PreparedDataset) 
     """The statistics of one sample of records (JSON-ready)."""
     fs = float(dataset.manifest.get("fs", 100))
     leads = list(dataset.leads)
-    rates, variability = rhythm(signals, fs, leads.index("II"))
+    peaks = [r_peaks(record, fs) for record in signals[:, leads.index("II")]]
+    rates, variability = rhythm(peaks, fs)
+    class_beats = class_median_beats(median_beats(signals, peaks, fs), labels, list(dataset.classes))
     frequencies, psd = spectra(signals, fs)
     total = psd.sum(axis=1, keepdims=True)
     bands = {name: [round(float(v), 4) for v in psd[:, (frequencies >= low) & (frequencies < high)].sum(axis=1) / total[:, 0]]
@@ -111,7 +167,8 @@ def describe(signals: np.ndarray, labels: np.ndarray, dataset: PreparedDataset) 
         rows = labels[:, k] > 0.5
         per_class[name] = {"records": int(rows.sum()), "heart_rate": _percentiles(rates[rows]),
                            "rr_sd_ms": _percentiles(variability[rows]),
-                           "peak_to_peak_II": _percentiles(np.ptp(signals[rows, leads.index("II")], axis=1))}  # fmt: skip
+                           "peak_to_peak_II": _percentiles(np.ptp(signals[rows, leads.index("II")], axis=1)),
+                           "median_beat_mv": _wave_table(class_beats.get(name), leads, fs)}  # fmt: skip
     return {
         "records": len(signals),
         "peak_to_peak_mv": {lead: _percentiles(np.ptp(signals[:, i], axis=1)) for i, lead in enumerate(leads)},
@@ -123,6 +180,7 @@ def describe(signals: np.ndarray, labels: np.ndarray, dataset: PreparedDataset) 
         "band_power_share": {name: dict(zip(leads, values, strict=True)) for name, values in bands.items()},
         "per_class": per_class,
         "_psd": (frequencies, psd, rates, variability),
+        "_beats": class_beats,
     }
 
 
@@ -162,7 +220,7 @@ def discriminator_auc(real: np.ndarray, synthetic: np.ndarray, seed: int, epochs
     return roc_auc(y[held], scores.numpy())
 
 
-def _plots(real: dict[str, Any], synthetic: dict[str, Any], leads: list[str], folder: Path) -> list[Path]:
+def _plots(real: dict[str, Any], synthetic: dict[str, Any], leads: list[str], fs: float, folder: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -189,7 +247,27 @@ def _plots(real: dict[str, Any], synthetic: dict[str, Any], leads: list[str], fo
     rr_ax.set(xlabel="RR standard deviation (ms)")
     rate_ax.legend()
     written.append(atomic_write_figure(folder / "rhythm.png", fig))
+    for name, real_beat in real["_beats"].items():
+        synth_beat = synthetic["_beats"].get(name)
+        if synth_beat is None:
+            continue
+        time_ms = (np.arange(real_beat.shape[1]) / fs + BEAT_WINDOW_S[0]) * 1000
+        fig, axes = plt.subplots(3, 4, figsize=(14, 8), sharex=True)
+        for i, ax in enumerate(axes.flat):
+            ax.plot(time_ms, real_beat[i], color="black", label="real")
+            ax.plot(time_ms, synth_beat[i], color="tab:red", label="synthetic")
+            ax.set_title(leads[i], fontsize=9)
+            ax.grid(alpha=0.3)
+        axes.flat[0].legend(fontsize=8)
+        fig.suptitle(f"Median beat of {name}-only records (training folds), mV vs ms from the lead-II R peak")
+        written.append(atomic_write_figure(folder / f"beat-{name}.png", fig))
     return written
+
+
+def beat_distance(real: dict[str, np.ndarray], synthetic: dict[str, np.ndarray]) -> dict[str, float]:
+    """Per class, the RMS difference (mV) between the real and synthetic median beats over all leads."""
+    return {name: round(float(np.sqrt(np.mean((beat - synthetic[name]) ** 2))), 4)
+            for name, beat in real.items() if name in synthetic}  # fmt: skip
 
 
 def fidelity_report(real: PreparedDataset, synthetic: PreparedDataset, out: Path, records: int = 2000,
@@ -206,12 +284,13 @@ def fidelity_report(real: PreparedDataset, synthetic: PreparedDataset, out: Path
     synth_stats = describe(synth_x, synth_y, synthetic)
     log("training the real-vs-synthetic discriminator")
     auc = discriminator_auc(real_x, synth_x, seed, discriminator_epochs)
-    plots = _plots(real_stats, synth_stats, list(real.leads), out / "plots")
+    plots = _plots(real_stats, synth_stats, list(real.leads), float(real.manifest.get("fs", 100)), out / "plots")
     result = {
         "real": {k: v for k, v in real_stats.items() if not k.startswith("_")} | {"dataset": real.manifest.get("name")},
         "synthetic": {k: v for k, v in synth_stats.items() if not k.startswith("_")}
         | {"dataset": synthetic.manifest.get("name")},
         "discriminator_auc": round(auc, 4),
+        "median_beat_rms_difference_mv": beat_distance(real_stats["_beats"], synth_stats["_beats"]),
         "split": "train (PTB-XL folds 1-8)",
         "plots": [str(p.relative_to(out)) for p in plots],
     }

@@ -25,7 +25,9 @@ from runtime.progress import Progress
 from runtime.signal import resample
 from train.config import ACQUISITIONS
 from train.synth.cardiac import (
+    NORMAL_SHAPE,
     RENDER_FS,
+    BeatShape,
     beat_times,
     copy_beat,
     electrode_vectors,
@@ -185,13 +187,14 @@ def plan_dataset(records: int, seed: int) -> list[RecordPlan]:
 
 
 def render_record(
-    plan: RecordPlan, seed: int, emg_scale: float = 1.0
+    plan: RecordPlan, seed: int, emg_scale: float = 1.0, shape: BeatShape = NORMAL_SHAPE
 ) -> tuple[np.ndarray, dict[str, str], float, float]:
-    """Render one record at 500 Hz: leads ``[12, 5000]`` in mV, quality flags, heart rate, axis."""
-    traits = sample_traits(np.random.default_rng([seed, 2, plan.patient_index]), plan.age, plan.sex)
+    """Render one record at 500 Hz: leads ``[12, 5000]`` in mV, quality flags, heart rate, axis.
+    ``shape``: the population's typical normal beat (tools/fit_normal_beat.py varies it)."""
+    traits = sample_traits(np.random.default_rng([seed, 2, plan.patient_index]), plan.age, plan.sex, shape)
     rng = np.random.default_rng([seed, 3, plan.ecg_id])
     traits.heart_rate = float(np.clip(traits.heart_rate + rng.normal(0, 5), 42, 125))
-    beat = copy_beat(normal_beat(traits, rng))
+    beat = copy_beat(normal_beat(traits, rng, shape))
     for code, severity in plan.true_codes:
         if code != "NORM":
             apply_code(beat, code, severity, rng)
