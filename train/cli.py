@@ -190,8 +190,9 @@ def synth_report(real_data: Path, synthetic_data: Path, records: int, seed: int,
     refuse_existing(out / "fidelity.json", force)
     result = fidelity_report(open_dataset(real_data), open_dataset(synthetic_data), out, records, seed, epochs)
     real, synthetic = result["real"], result["synthetic"]
-    click.echo(f"real-vs-synthetic discriminator AUC {result['discriminator_auc']:.4f} (0.5 = indistinguishable)",
-               err=True)  # fmt: skip
+    bands = ", ".join(f"{name} {value:.4f}" for name, value in result["discriminator_auc_by_band"].items())
+    click.echo(f"real-vs-synthetic discriminator AUC {result['discriminator_auc']:.4f} (0.5 = indistinguishable; "
+               f"by band: {bands})", err=True)  # fmt: skip
     for name in ("heart_rate_bpm", "rr_sd_ms", "qrs_axis_deg"):
         click.echo(f"{name:<16} real p50 {real[name].get('p50')}  synthetic p50 {synthetic[name].get('p50')}", err=True)
     click.echo(str(out / "fidelity.json"))
