@@ -2,6 +2,7 @@
 
 * ``resample``: windowed-sinc interpolation between any two rates (257, 360, 500,
   1000 Hz -> 100 Hz and back), with an anti-aliasing cutoff when downsampling.
+* ``spectral_filter``: zero-phase filtering of whole records through their spectrum.
 * ``windows``: fixed-length windows over a long record, for sliding-window inference.
 * ``check_finite`` / ``flat_leads``: the checks a record passes before inference.
 """
@@ -9,6 +10,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,6 +65,14 @@ def resample(signal: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
         return _decimate(padded, weights[0], int(factor), taps.shape[0]).astype(np.float32)
     gathered = padded[..., taps + half]
     return np.einsum("...ot,ot->...o", gathered, weights).astype(np.float32)
+
+
+def spectral_filter(signal: np.ndarray, fs: float, response: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Filter ``signal[..., samples]`` with zero phase by multiplying its spectrum over the whole record
+    by ``response(frequencies in Hz)`` (a real gain per frequency bin), in the signal's precision."""
+    samples = signal.shape[-1]
+    gain = response(np.fft.rfftfreq(samples, 1.0 / fs)).astype(np.result_type(signal.dtype, np.float32))
+    return np.fft.irfft(np.fft.rfft(signal, axis=-1) * gain, n=samples, axis=-1)
 
 
 def _decimate(padded: np.ndarray, kernel: np.ndarray, factor: int, n_out: int) -> np.ndarray:

@@ -12,7 +12,7 @@ from runtime.classifier import Classifier
 from runtime.errors import DataError, ModelError
 from runtime.leads import STANDARD_LEADS, canonical_lead
 from runtime.records import read_recording
-from runtime.signal import resample, windows
+from runtime.signal import resample, spectral_filter, windows
 from tests.conftest import DATA
 from tests.helpers import assert_one_line_error, run_cli
 
@@ -177,3 +177,14 @@ def test_unknown_lead_name(float_model: Path, tmp_path: Path) -> None:
     result = run_cli("runtime", "classify", str(tmp_path / "r.npy"), "--model", str(float_model), "--fs", "100",
                      "--leads", "II,Z9", no_torch=True)  # fmt: skip
     assert_one_line_error(result, "unknown lead name 'Z9'")
+
+
+def test_spectral_filter_keeps_the_band_with_zero_phase() -> None:
+    """A 2 Hz + 30 Hz record through a 0.5-15 Hz band: the 2 Hz sine comes back in place, the 30 Hz goes."""
+    fs = 100.0
+    t = np.arange(1000) / fs
+    slow, fast = np.sin(2 * np.pi * 2.0 * t), 0.5 * np.sin(2 * np.pi * 30.0 * t)
+    record = np.stack([slow + fast, -(slow + fast)]).astype(np.float32)
+    out = spectral_filter(record, fs, lambda f: ((f >= 0.5) & (f <= 15.0)).astype(float))
+    assert out.dtype == np.float32  # the signal's precision
+    np.testing.assert_allclose(out, np.stack([slow, -slow]), atol=1e-5)

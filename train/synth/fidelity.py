@@ -33,6 +33,7 @@ from runtime.atomic import atomic_write_figure, atomic_write_text
 from runtime.dataset.cache import PreparedDataset
 from runtime.metrics import roc_auc
 from runtime.progress import log
+from runtime.signal import spectral_filter
 
 BANDS = (("baseline <0.5 Hz", 0.0, 0.5), ("P/T 0.5-5 Hz", 0.5, 5.0), ("QRS 5-15 Hz", 5.0, 15.0),
          ("high 15-40 Hz", 15.0, 40.0))  # fmt: skip
@@ -188,10 +189,11 @@ def describe(signals: np.ndarray, labels: np.ndarray, dataset: PreparedDataset) 
 
 
 def band_limited(signals: np.ndarray, fs: float, low: float, high: float) -> np.ndarray:
-    """Zero-phase band-pass by masking the spectrum of each whole record (the same for both datasets)."""
-    frequencies = np.fft.rfftfreq(signals.shape[-1], 1.0 / fs)
-    mask = (frequencies >= low) & (frequencies <= high)
-    return np.fft.irfft(np.fft.rfft(signals, axis=-1) * mask, n=signals.shape[-1], axis=-1).astype(np.float32)
+    """The ``low``-``high`` Hz band of each whole record (the same filter for both datasets)."""
+    band = spectral_filter(
+        signals, fs, lambda frequencies: ((frequencies >= low) & (frequencies <= high)).astype(float)
+    )
+    return band.astype(np.float32)
 
 
 def discriminator_auc(real: np.ndarray, synthetic: np.ndarray, seed: int, epochs: int = 4) -> float:

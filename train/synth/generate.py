@@ -22,7 +22,7 @@ import numpy as np
 from runtime.atomic import atomic_directory
 from runtime.errors import UsageError
 from runtime.progress import Progress
-from runtime.signal import resample
+from runtime.signal import resample, spectral_filter
 from train.config import ACQUISITIONS
 from train.synth.cardiac import (
     NORMAL_SHAPE,
@@ -225,10 +225,12 @@ def render_record(
 def records100_lowpass(leads: np.ndarray, fs: float) -> np.ndarray:
     """Zero-phase low-pass like the one PTB-XL's 100 Hz records went through: flat to
     ``RECORDS100_PASS_HZ``, a raised-cosine roll-off to ``RECORDS100_STOP_HZ``, nothing above."""
-    spectrum = np.fft.rfft(leads, axis=-1)
-    frequencies = np.fft.rfftfreq(leads.shape[-1], 1.0 / fs)
-    ramp = np.clip((frequencies - RECORDS100_PASS_HZ) / (RECORDS100_STOP_HZ - RECORDS100_PASS_HZ), 0.0, 1.0)
-    return np.fft.irfft(spectrum * 0.5 * (1.0 + np.cos(np.pi * ramp)), n=leads.shape[-1], axis=-1)
+
+    def raised_cosine(frequencies: np.ndarray) -> np.ndarray:
+        ramp = np.clip((frequencies - RECORDS100_PASS_HZ) / (RECORDS100_STOP_HZ - RECORDS100_PASS_HZ), 0.0, 1.0)
+        return 0.5 * (1.0 + np.cos(np.pi * ramp))
+
+    return spectral_filter(leads, fs, raised_cosine)
 
 
 def _to_digital(leads_mv: np.ndarray) -> np.ndarray:
