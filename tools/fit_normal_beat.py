@@ -25,9 +25,10 @@ import numpy as np
 from scipy.optimize import minimize
 
 from runtime.dataset.cache import open_dataset
+from runtime.leads import STANDARD_LEADS
 from runtime.signal import resample
 from train.synth.cardiac import NORMAL_SHAPE, RENDER_FS, BeatShape
-from train.synth.fidelity import BEAT_WINDOW_S, class_median_beats, median_beats, r_peaks, training_records
+from train.synth.fidelity import BEAT_WINDOW_S, class_median_beats, lead_ii_peaks, median_beats, training_records
 from train.synth.generate import plan_dataset, render_record
 
 T_WEIGHT = 3.0
@@ -50,22 +51,23 @@ def to_shape(vector: np.ndarray) -> BeatShape:
     return BeatShape(**values, s_direction=direction)
 
 
+def norm_beat(signals: np.ndarray, labels: np.ndarray, leads: list[str], classes: list[str], fs: float) -> np.ndarray:
+    """The median beat of the NORM-only records, exactly as train synth-report computes it."""
+    beats = median_beats(signals, lead_ii_peaks(signals, leads, fs), fs)
+    return class_median_beats(beats, labels, classes)["NORM"]
+
+
 def real_norm_beat(cache: str, records: int, seed: int) -> np.ndarray:
-    """The median beat of the real NORM-only training records, as train synth-report computes it."""
+    """The median beat of the real NORM-only training records."""
     dataset = open_dataset(cache)
     signals, labels = training_records(dataset, records, seed)
-    fs = float(dataset.fs)
-    lead_ii = list(dataset.leads).index("II")
-    peaks = [r_peaks(record, fs) for record in signals[:, lead_ii]]
-    return class_median_beats(median_beats(signals, peaks, fs), labels, list(dataset.classes))["NORM"]
+    return norm_beat(signals, labels, list(dataset.leads), list(dataset.classes), float(dataset.fs))
 
 
 def synthetic_norm_beat(shape: BeatShape, plans: list, seed: int, fs: int) -> np.ndarray:
     """The median beat of the seeded synthetic NORM-only records rendered with ``shape``."""
     signals = np.stack([resample(render_record(plan, seed, shape=shape)[0], RENDER_FS, fs) for plan in plans])
-    peaks = [r_peaks(record, fs) for record in signals[:, 1]]
-    beats = median_beats(signals, peaks, fs)
-    return np.median(beats[np.isfinite(beats[:, 0, 0])], axis=0)
+    return norm_beat(signals, np.ones((len(plans), 1)), list(STANDARD_LEADS), ["NORM"], fs)
 
 
 def main() -> None:

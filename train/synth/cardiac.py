@@ -52,9 +52,8 @@ class BeatShape:
     """The population's typical normal beat: median wave amplitudes (dipole units, before the
     patient's voltage scale) and the directions that set how each wave projects on the 12 leads.
 
-    Patients vary around it (``sample_traits``, ``normal_beat``).  ``NORMAL_SHAPE`` is fitted so the
-    median normal beat matches real PTB-XL's (tools/fit_normal_beat.py; train synth-report's
-    median beats).
+    Patients vary around it (``sample_traits``, ``normal_beat``).  tools/fit_normal_beat.py fits
+    one to real PTB-XL's median normal beat (train synth-report's median beats).
     """
 
     r_amp: float = 1.2
@@ -71,7 +70,8 @@ class BeatShape:
 # tools/fit_normal_beat.py fits this shape to real NORM beats (median-beat loss 0.0090 -> 0.0036:
 # larger R, q, T and P, an R vector less posterior, a T vector more inferior and anterior); the
 # default keeps the version-2 shape because the fitted one did not transfer better on real fold 9
-# (docs/sim-to-real.md: strided-cnn 2-seed mean 0.7852 vs 0.7882).
+# (docs/sim-to-real.md: strided-cnn 2-seed mean 0.7852 vs 0.7882); the fitted values are in
+# docs/sim-to-real/fitted-shape/fit.json.
 NORMAL_SHAPE = BeatShape()
 
 

@@ -119,6 +119,11 @@ def wave_peaks(beat: np.ndarray, fs: float) -> dict[str, list[float]]:
     return peaks
 
 
+def lead_ii_peaks(signals: np.ndarray, leads: list[str], fs: float) -> list[np.ndarray]:
+    """R-peak positions of every record, found on lead II (rhythm and median beats both use them)."""
+    return [r_peaks(record, fs) for record in signals[:, leads.index("II")]]
+
+
 def class_median_beats(beats: np.ndarray, labels: np.ndarray, classes: list[str]) -> dict[str, np.ndarray]:
     """Per class, the median over its records (those carrying only that label) of their median beats."""
     found = np.isfinite(beats[:, 0, 0])
@@ -157,9 +162,9 @@ def _percentiles(values: np.ndarray) -> dict[str, float]:
 
 def describe(signals: np.ndarray, labels: np.ndarray, dataset: PreparedDataset) -> dict[str, Any]:
     """The statistics of one sample of records (JSON-ready)."""
-    fs = float(dataset.manifest.get("fs", 100))
+    fs = float(dataset.fs)
     leads = list(dataset.leads)
-    peaks = [r_peaks(record, fs) for record in signals[:, leads.index("II")]]
+    peaks = lead_ii_peaks(signals, leads, fs)
     rates, variability = rhythm(peaks, fs)
     class_beats = class_median_beats(median_beats(signals, peaks, fs), labels, list(dataset.classes))
     frequencies, psd = spectra(signals, fs)
@@ -296,7 +301,7 @@ def fidelity_report(real: PreparedDataset, synthetic: PreparedDataset, out: Path
     synth_stats = describe(synth_x, synth_y, synthetic)
     log("training the real-vs-synthetic discriminator")
     auc = discriminator_auc(real_x, synth_x, seed, discriminator_epochs)
-    fs = float(real.manifest.get("fs", 100))
+    fs = float(real.fs)
     by_band = {}
     for name, low, high in DISCRIMINATOR_BANDS:
         log(f"discriminator on the {name} band")
