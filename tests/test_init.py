@@ -49,7 +49,11 @@ def test_synth_report_compares_two_datasets(synth_cache, tmp_path: Path) -> None
     assert all((out / plot).is_file() for plot in report["plots"])
     # the same records on both sides: identical median beats, so zero difference for every class found
     assert report["median_beat_rms_difference_mv"] and set(report["median_beat_rms_difference_mv"].values()) == {0.0}
-    assert "plots/beat-NORM.png" in report["plots"]
+    assert "plots/beat-NORM.png" in report["plots"] and "plots/spread-NORM.png" in report["plots"]
+    # record-level peak distributions: percentiles per class, lead and wave; identical data, ratio 1
+    norm_v2 = report["real"]["per_class"]["NORM"]["record_wave_peaks_mv"]["V2"]
+    assert set(norm_v2) == {"P", "R", "S", "T"} and norm_v2["R"]["p5"] <= norm_v2["R"]["p50"] <= norm_v2["R"]["p95"]
+    assert set(report["wave_peak_spread_ratio"]["NORM"].values()) == {1.0}
 
 
 def test_median_beat_reads_known_wave_amplitudes() -> None:

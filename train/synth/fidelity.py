@@ -102,21 +102,28 @@ def median_beats(signals: np.ndarray, peaks_per_record: list[np.ndarray], fs: fl
     return beats
 
 
-def wave_peaks(beat: np.ndarray, fs: float) -> dict[str, list[float]]:
-    """Per lead: P and T, the largest deflection (signed) in their windows; R the most positive value
-    around the R peak (0 where the QRS is all negative); S the most negative value after it."""
+def wave_peak_arrays(beats: np.ndarray, fs: float) -> dict[str, np.ndarray]:
+    """P/R/S/T peak amplitudes of median beats ``[..., leads, window]`` -> ``[..., leads]`` per wave.
+
+    P and T: the largest deflection (signed) in their windows; R: the most positive value around
+    the R peak (0 where the QRS is all negative); S: the most negative value after it."""
     before = int(round(-BEAT_WINDOW_S[0] * fs))
     peaks = {}
     for wave, (start, stop) in WAVE_WINDOWS_S.items():
-        window = beat[:, before + int(round(start * fs)) : before + int(round(stop * fs))]
+        window = beats[..., before + int(round(start * fs)) : before + int(round(stop * fs))]
         if wave == "S":
-            values = window.min(axis=1)
+            peaks[wave] = window.min(axis=-1)
         elif wave == "R":
-            values = np.maximum(window.max(axis=1), 0.0)
+            peaks[wave] = np.maximum(window.max(axis=-1), 0.0)
         else:
-            values = window[np.arange(len(window)), np.abs(window).argmax(axis=1)]
-        peaks[wave] = [round(float(v), 4) for v in values]
+            largest = np.abs(np.nan_to_num(window)).argmax(axis=-1)[..., None]
+            peaks[wave] = np.take_along_axis(window, largest, axis=-1)[..., 0]
     return peaks
+
+
+def wave_peaks(beat: np.ndarray, fs: float) -> dict[str, list[float]]:
+    """Per lead, the P/R/S/T peak amplitudes of one median beat ``[leads, window]`` (rounded, JSON-ready)."""
+    return {wave: [round(float(v), 4) for v in values] for wave, values in wave_peak_arrays(beat, fs).items()}
 
 
 def lead_ii_peaks(signals: np.ndarray, leads: list[str], fs: float) -> list[np.ndarray]:
@@ -130,6 +137,39 @@ def class_median_beats(beats: np.ndarray, labels: np.ndarray, classes: list[str]
     only = (labels > 0.5).sum(axis=1) == 1
     rows = {name: found & (labels[:, k] > 0.5) & only for k, name in enumerate(classes)}
     return {name: np.median(beats[chosen], axis=0) for name, chosen in rows.items() if chosen.any()}
+
+
+def class_wave_peaks(beats: np.ndarray, labels: np.ndarray, classes: list[str], leads: list[str],
+                     fs: float) -> dict[str, dict[str, dict[str, dict[str, float]]]]:  # fmt: skip
+    """Per class (records carrying only it), lead and wave: percentiles over records of each record's
+    median-beat P/R/S/T peak: how much beats vary between records, which class medians hide."""
+    found = np.isfinite(beats[:, 0, 0])
+    only = (labels > 0.5).sum(axis=1) == 1
+    peaks = wave_peak_arrays(beats[found], fs)
+    table: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    for k, name in enumerate(classes):
+        rows = (labels[found, k] > 0.5) & only[found]
+        if rows.any():
+            table[name] = {lead: {wave: _percentiles(values[rows, i]) for wave, values in peaks.items()}
+                           for i, lead in enumerate(leads)}  # fmt: skip
+    return table
+
+
+def spread_ratio(real: dict[str, Any], synthetic: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Per class and wave, the geometric mean over leads of the synthetic / real interquartile range
+    of record-level wave peaks (1 = as varied as the real records; 2 = twice as varied)."""
+    ratios: dict[str, dict[str, float]] = {}
+    for name, real_leads in real.items():
+        if name not in synthetic:
+            continue
+        ratios[name] = {}
+        for wave in WAVE_WINDOWS_S:
+            logs = [np.log((synthetic[name][lead][wave]["p75"] - synthetic[name][lead][wave]["p25"] + 1e-3)
+                           / (stats[wave]["p75"] - stats[wave]["p25"] + 1e-3))
+                    for lead, stats in real_leads.items() if stats[wave] and synthetic[name][lead][wave]]  # fmt: skip
+            if logs:
+                ratios[name][wave] = round(float(np.exp(np.mean(logs))), 3)
+    return ratios
 
 
 def _wave_table(beat: np.ndarray | None, leads: list[str], fs: float) -> dict[str, dict[str, float]]:
@@ -166,7 +206,9 @@ def describe(signals: np.ndarray, labels: np.ndarray, dataset: PreparedDataset) 
     leads = list(dataset.leads)
     peaks = lead_ii_peaks(signals, leads, fs)
     rates, variability = rhythm(peaks, fs)
-    class_beats = class_median_beats(median_beats(signals, peaks, fs), labels, list(dataset.classes))
+    beats = median_beats(signals, peaks, fs)
+    class_beats = class_median_beats(beats, labels, list(dataset.classes))
+    record_peaks = class_wave_peaks(beats, labels, list(dataset.classes), leads, fs)
     frequencies, psd = spectra(signals, fs)
     total = psd.sum(axis=1, keepdims=True)
     bands = {name: [round(float(v), 4) for v in psd[:, (frequencies >= low) & (frequencies < high)].sum(axis=1) / total[:, 0]]
@@ -177,7 +219,8 @@ def describe(signals: np.ndarray, labels: np.ndarray, dataset: PreparedDataset) 
         per_class[name] = {"records": int(rows.sum()), "heart_rate": _percentiles(rates[rows]),
                            "rr_sd_ms": _percentiles(variability[rows]),
                            "peak_to_peak_II": _percentiles(np.ptp(signals[rows, leads.index("II")], axis=1)),
-                           "median_beat_mv": _wave_table(class_beats.get(name), leads, fs)}  # fmt: skip
+                           "median_beat_mv": _wave_table(class_beats.get(name), leads, fs),
+                           "record_wave_peaks_mv": record_peaks.get(name, {})}  # fmt: skip
     return {
         "records": len(signals),
         "peak_to_peak_mv": {lead: _percentiles(np.ptp(signals[:, i], axis=1)) for i, lead in enumerate(leads)},
@@ -278,7 +321,32 @@ def _plots(real: dict[str, Any], synthetic: dict[str, Any], leads: list[str], fs
         axes.flat[0].legend(fontsize=8)
         fig.suptitle(f"Median beat of {name}-only records (training folds), mV vs ms from the lead-II R peak")
         written.append(atomic_write_figure(folder / f"beat-{name}.png", fig))
+    for name, real_table in ((n, c["record_wave_peaks_mv"]) for n, c in real["per_class"].items()):
+        synth_table = synthetic["per_class"].get(name, {}).get("record_wave_peaks_mv")
+        if real_table and synth_table:
+            written.append(_spread_plot(name, real_table, synth_table, leads, folder))
     return written
+
+
+def _spread_plot(name: str, real: dict[str, Any], synthetic: dict[str, Any], leads: list[str], folder: Path) -> Path:
+    """Per wave and lead, how record-level peaks spread: p5-p95 whiskers, p25-p75 bars, median ticks."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(WAVE_WINDOWS_S), 1, figsize=(12, 9), sharex=True)
+    positions = np.arange(len(leads))
+    for ax, wave in zip(axes, WAVE_WINDOWS_S, strict=True):
+        for offset, table, color, label in ((-0.18, real, "black", "real"), (0.18, synthetic, "tab:red", "synthetic")):
+            stats = [table[lead][wave] or dict.fromkeys(("p5", "p25", "p50", "p75", "p95"), np.nan) for lead in leads]
+            x = positions + offset
+            ax.vlines(x, [q["p5"] for q in stats], [q["p95"] for q in stats], color=color, linewidth=1)
+            ax.vlines(x, [q["p25"] for q in stats], [q["p75"] for q in stats], color=color, linewidth=6, label=label)
+            ax.plot(x, [q["p50"] for q in stats], "_", color="white", markersize=8)
+        ax.axhline(0.0, color="grey", linewidth=0.5)
+        ax.set_ylabel(f"{wave} peak, mV")
+    axes[0].legend(fontsize=8)
+    axes[-1].set_xticks(positions, leads)
+    fig.suptitle(f"Record-level median-beat peaks of {name}-only records (training folds): p5-p95, p25-p75, median")
+    return atomic_write_figure(folder / f"spread-{name}.png", fig)
 
 
 def beat_distance(real: dict[str, np.ndarray], synthetic: dict[str, np.ndarray]) -> dict[str, float]:
@@ -315,6 +383,10 @@ def fidelity_report(real: PreparedDataset, synthetic: PreparedDataset, out: Path
         "discriminator_auc": round(auc, 4),
         "discriminator_auc_by_band": by_band,
         "median_beat_rms_difference_mv": beat_distance(real_stats["_beats"], synth_stats["_beats"]),
+        "wave_peak_spread_ratio": spread_ratio(
+            {name: stats["record_wave_peaks_mv"] for name, stats in real_stats["per_class"].items()},
+            {name: stats["record_wave_peaks_mv"] for name, stats in synth_stats["per_class"].items()},
+        ),
         "split": "train (PTB-XL folds 1-8)",
         "plots": [str(p.relative_to(out)) for p in plots],
     }
