@@ -131,33 +131,36 @@ def lead_ii_peaks(signals: np.ndarray, leads: list[str], fs: float) -> list[np.n
     return [r_peaks(record, fs) for record in signals[:, leads.index("II")]]
 
 
-def class_median_beats(beats: np.ndarray, labels: np.ndarray, classes: list[str]) -> dict[str, np.ndarray]:
-    """Per class, the median over its records (those carrying only that label) of their median beats."""
+def single_class_beats(beats: np.ndarray, labels: np.ndarray, classes: list[str]) -> dict[str, np.ndarray]:
+    """Per class, the rows of ``beats`` that were found (finite) in records carrying only that label:
+    what a class looks like without another class's changes mixed in."""
     found = np.isfinite(beats[:, 0, 0])
     only = (labels > 0.5).sum(axis=1) == 1
     rows = {name: found & (labels[:, k] > 0.5) & only for k, name in enumerate(classes)}
-    return {name: np.median(beats[chosen], axis=0) for name, chosen in rows.items() if chosen.any()}
+    return {name: np.flatnonzero(chosen) for name, chosen in rows.items() if chosen.any()}
+
+
+def class_median_beats(beats: np.ndarray, labels: np.ndarray, classes: list[str]) -> dict[str, np.ndarray]:
+    """Per class, the median over its single-class records of their median beats."""
+    return {name: np.median(beats[rows], axis=0) for name, rows in single_class_beats(beats, labels, classes).items()}
 
 
 def class_wave_peaks(beats: np.ndarray, labels: np.ndarray, classes: list[str], leads: list[str],
                      fs: float) -> dict[str, dict[str, dict[str, dict[str, float]]]]:  # fmt: skip
-    """Per class (records carrying only it), lead and wave: percentiles over records of each record's
+    """Per class (its single-class records), lead and wave: percentiles over records of each record's
     median-beat P/R/S/T peak: how much beats vary between records, which class medians hide."""
-    found = np.isfinite(beats[:, 0, 0])
-    only = (labels > 0.5).sum(axis=1) == 1
-    peaks = wave_peak_arrays(beats[found], fs)
     table: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
-    for k, name in enumerate(classes):
-        rows = (labels[found, k] > 0.5) & only[found]
-        if rows.any():
-            table[name] = {lead: {wave: _percentiles(values[rows, i]) for wave, values in peaks.items()}
-                           for i, lead in enumerate(leads)}  # fmt: skip
+    for name, rows in single_class_beats(beats, labels, classes).items():
+        peaks = wave_peak_arrays(beats[rows], fs)
+        table[name] = {lead: {wave: _percentiles(values[:, i]) for wave, values in peaks.items()}
+                       for i, lead in enumerate(leads)}  # fmt: skip
     return table
 
 
 def spread_ratio(real: dict[str, Any], synthetic: dict[str, Any]) -> dict[str, dict[str, float]]:
     """Per class and wave, the geometric mean over leads of the synthetic / real interquartile range
-    of record-level wave peaks (1 = as varied as the real records; 2 = twice as varied)."""
+    of record-level wave peaks (1 = as varied as the real records; 2 = twice as varied; 1 uV is
+    added to both ranges so that a lead with no such wave stays finite)."""
     ratios: dict[str, dict[str, float]] = {}
     for name, real_leads in real.items():
         if name not in synthetic:
@@ -336,7 +339,7 @@ def _spread_plot(name: str, real: dict[str, Any], synthetic: dict[str, Any], lea
     positions = np.arange(len(leads))
     for ax, wave in zip(axes, WAVE_WINDOWS_S, strict=True):
         for offset, table, color, label in ((-0.18, real, "black", "real"), (0.18, synthetic, "tab:red", "synthetic")):
-            stats = [table[lead][wave] or dict.fromkeys(("p5", "p25", "p50", "p75", "p95"), np.nan) for lead in leads]
+            stats = [table[lead][wave] or {f"p{q}": np.nan for q in PERCENTILES} for lead in leads]
             x = positions + offset
             ax.vlines(x, [q["p5"] for q in stats], [q["p95"] for q in stats], color=color, linewidth=1)
             ax.vlines(x, [q["p25"] for q in stats], [q["p75"] for q in stats], color=color, linewidth=6, label=label)
