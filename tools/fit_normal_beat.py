@@ -28,11 +28,10 @@ from runtime.dataset.cache import open_dataset
 from runtime.leads import STANDARD_LEADS
 from runtime.signal import resample
 from train.synth.cardiac import NORMAL_SHAPE, RENDER_FS, BeatShape
-from train.synth.fidelity import BEAT_WINDOW_S, class_median_beats, lead_ii_peaks, median_beats, training_records
+from train.synth.fidelity import class_median_beats, lead_ii_peaks, median_beats, training_records, wave_window
 from train.synth.generate import plan_dataset, render_record
 
 T_WEIGHT = 3.0
-T_WINDOW_S = (0.15, 0.45)
 SYNTHETIC_RECORDS = 250
 # fitted fields and the first step Nelder-Mead takes along each (its simplex)
 STEPS = {"r_amp": 0.15, "r_z": 0.1, "s_amp": 0.1, "s_x": 0.15, "s_y": 0.15, "s_z": 0.15, "q_amp": 0.05,
@@ -83,9 +82,7 @@ def main() -> None:
     plans = [plan for plan in plan_dataset(4 * SYNTHETIC_RECORDS, args.seed + 7)
              if [code for code, _ in plan.true_codes] == ["NORM"]][:SYNTHETIC_RECORDS]  # fmt: skip
     weight = np.ones(target.shape[-1])
-    start = int(round((T_WINDOW_S[0] - BEAT_WINDOW_S[0]) * fs))
-    stop = int(round((T_WINDOW_S[1] - BEAT_WINDOW_S[0]) * fs))
-    weight[start:stop] = T_WEIGHT
+    weight[wave_window("T", fs)] = T_WEIGHT  # the report's own T window
 
     def loss(vector: np.ndarray) -> float:
         beat = synthetic_norm_beat(to_shape(vector), plans, args.seed, fs)

@@ -102,15 +102,21 @@ def median_beats(signals: np.ndarray, peaks_per_record: list[np.ndarray], fs: fl
     return beats
 
 
+def wave_window(wave: str, fs: float) -> slice:
+    """The samples of a median beat (``BEAT_WINDOW_S``) in which ``wave`` is looked for (``WAVE_WINDOWS_S``)."""
+    before = int(round(-BEAT_WINDOW_S[0] * fs))
+    start, stop = WAVE_WINDOWS_S[wave]
+    return slice(before + int(round(start * fs)), before + int(round(stop * fs)))
+
+
 def wave_peak_arrays(beats: np.ndarray, fs: float) -> dict[str, np.ndarray]:
     """P/R/S/T peak amplitudes of median beats ``[..., leads, window]`` -> ``[..., leads]`` per wave.
 
     P and T: the largest deflection (signed) in their windows; R: the most positive value around
     the R peak (0 where the QRS is all negative); S: the most negative value after it."""
-    before = int(round(-BEAT_WINDOW_S[0] * fs))
     peaks = {}
-    for wave, (start, stop) in WAVE_WINDOWS_S.items():
-        window = beats[..., before + int(round(start * fs)) : before + int(round(stop * fs))]
+    for wave in WAVE_WINDOWS_S:
+        window = beats[..., wave_window(wave, fs)]
         if wave == "S":
             peaks[wave] = window.min(axis=-1)
         elif wave == "R":
