@@ -277,7 +277,7 @@ def prepare_data(recipe: Recipe, cache: StepCache) -> Path | None:
     table = synth_dir / "ptbxl_database.csv"
     cache.run("synthesize", "synthesize", _settings_dict({SynthConfig: synth}), {}, table,
               lambda: write_dataset(synth_dir, records=synth.records, seed=synth.seed, force=True,
-                                    acquisition=synth.acquisition))  # fmt: skip
+                                    acquisition=synth.acquisition, generator=synth.generator))  # fmt: skip
     cache.run("prepare", "prepare", _settings_dict({PrepareConfig: options}), {"database": table},
               cache_dir / "manifest.json",
               lambda: prepare(synth_dir, cache_dir, fs=options.fs, split=options.folds, seed=options.seed,

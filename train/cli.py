@@ -47,7 +47,7 @@ def synth(out: Path, fs: str, workers: int | None, force: bool, **settings: obje
 
     config = from_options(SynthConfig, settings)
     info = write_dataset(out, records=config.records, seed=config.seed, fs=fs, workers=workers, force=force,
-                         acquisition=config.acquisition)  # fmt: skip
+                         acquisition=config.acquisition, generator=config.generator)  # fmt: skip
     click.echo(json.dumps(info, indent=2))
     click.echo(str(out))
 

@@ -59,6 +59,9 @@ class SweepConfig:
 
 
 ACQUISITIONS = ("default", "ptbxl-filter")  # see train.synth.generate
+# Beat models: "fitted" (version 3: median beats drawn from statistics of real PTB-XL's training folds,
+# train.synth.beat_model) or "dipole" (version 2: a 3-D dipole of Gaussian waves, train.synth.cardiac)
+GENERATORS = ("fitted", "dipole")
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ class SynthConfig:
 
     records: int = setting(20000, "Number of records.", minimum=1)
     seed: int = setting(0, "Seed: same seed, same bytes.")
+    generator: str = setting("fitted", "Beat model: fitted (version 3, statistics of real PTB-XL's training folds) "
+                             "or dipole (version 2, a 3-D dipole of Gaussian waves).", choices=GENERATORS)  # fmt: skip
     acquisition: str = setting("default", "Recording chain: default, or ptbxl-filter (PTB-XL's 100 Hz low-pass and "
                                "twice the muscle noise; docs/sim-to-real.md).", choices=ACQUISITIONS)  # fmt: skip
 

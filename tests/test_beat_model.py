@@ -1,0 +1,102 @@
+"""Generator version 3: the beat model fitted to median beats, and records rendered from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from runtime.dataset.cache import PreparedDataset
+from runtime.errors import DataError
+from train.synth.beat_model import INDEPENDENT_LEADS, MIN_COMBINATION_RECORDS, BeatModel, fit_beat_model, record_beats
+from train.synth.cardiac import RENDER_FS, leads_from_electrodes
+from train.synth.fitted import electrodes_from_leads, lay_beats, packaged_model, render_fitted_record
+
+
+@pytest.fixture(scope="module")
+def fitted(synth_cache: PreparedDataset) -> BeatModel:
+    indices = synth_cache.indices("train")
+    beats, log_rr = record_beats(synth_cache.millivolts(indices), synth_cache.leads, synth_cache.fs)
+    return fit_beat_model(beats, log_rr, np.asarray(synth_cache.labels[indices]), synth_cache.classes,
+                          synth_cache.fs, {"dataset": "test"}, components=6, min_records=10)  # fmt: skip
+
+
+def test_fit_keeps_frequent_combinations_and_an_orthonormal_basis(fitted: BeatModel, synth_cache) -> None:
+    assert fitted.counts.min() >= 10 and list(fitted.counts) == sorted(fitted.counts, reverse=True)
+    assert np.allclose(fitted.basis @ fitted.basis.T, np.eye(6), atol=1e-8)
+    assert fitted.basis.shape[1] == len(INDEPENDENT_LEADS) * fitted.window
+    assert np.isclose(fitted.weights.sum(), 1.0)
+    # zero coordinates give the combination's mean beat and its mean RR
+    beat, rr = fitted.sample(0, np.zeros(7))
+    assert np.allclose(beat.ravel(), fitted.means[0, :-1]) and np.isclose(rr, np.exp(fitted.means[0, -1]))
+    # a normal mean beat has its largest deflection at the R peak of lead II (window centre at 0 s)
+    r_index = int(round(-fitted.window_s[0] * fitted.fs))
+    assert abs(int(np.argmax(np.abs(beat[1]))) - r_index) <= 1
+
+
+def test_combination_lookup_falls_back_to_the_nearest_frequent_one(fitted: BeatModel) -> None:
+    index = fitted.combination_index({"NORM"})
+    assert fitted.combination_classes(index) == ["NORM"]
+    everything = fitted.combination_index(set(fitted.classes))
+    assert 0 <= everything < len(fitted.counts)
+
+
+def test_save_load_round_trip_and_bad_file(fitted: BeatModel, tmp_path: Path) -> None:
+    fitted.save(tmp_path / "m.npz")
+    again = BeatModel.load(tmp_path / "m.npz")
+    assert again.classes == fitted.classes and again.leads == fitted.leads and again.window_s == fitted.window_s
+    assert np.allclose(again.means, fitted.means, atol=1e-5) and np.array_equal(again.counts, fitted.counts)
+    (tmp_path / "bad.npz").write_bytes(b"not a model")
+    with pytest.raises(DataError, match="not a beat model"):
+        BeatModel.load(tmp_path / "bad.npz")
+
+
+def test_packaged_model_holds_statistics_of_many_records() -> None:
+    model = packaged_model()
+    assert model.classes == ("NORM", "MI", "STTC", "CD", "HYP") and model.leads == INDEPENDENT_LEADS
+    assert model.counts.min() >= MIN_COMBINATION_RECORDS  # a mean over many records, never one record
+    assert model.source["folds"] == "1-8" and model.source["dataset"] == "ptb-xl"
+    assert model.combination_classes(0) == ["NORM"]
+    rr = np.exp(model.means[:, -1])
+    assert ((rr > 0.6) & (rr < 1.1)).all()  # 55-100 bpm on average in every combination
+
+
+def test_electrodes_give_the_leads_back() -> None:
+    leads = np.random.default_rng(0).normal(size=(8, 50))
+    twelve = leads_from_electrodes(electrodes_from_leads(leads))
+    assert np.allclose(twelve[[0, 1, 6, 7, 8, 9, 10, 11]], leads)
+    assert np.allclose(twelve[2], leads[1] - leads[0])  # III = II - I
+
+
+def test_lay_beats_reproduces_the_beat_at_each_r_peak() -> None:
+    fs, window_s = 100, (-0.3, 0.6)
+    grid = window_s[0] + np.arange(90) / fs
+    beat = np.stack([np.exp(-0.5 * (grid / 0.012) ** 2), 0.3 * np.exp(-0.5 * ((grid - 0.25) / 0.05) ** 2)])
+    times, rrs = np.array([1.0, 2.0, 3.0]), np.ones(3)
+    signal = lay_beats(beat, window_s, fs, times, rrs, 1.0, np.ones((3, 2)), 4 * RENDER_FS, RENDER_FS)
+    for t in times:
+        r = int(t * RENDER_FS)
+        assert np.isclose(signal[0, r], 1.0, atol=1e-3) and np.isclose(
+            signal[1, r + int(0.25 * RENDER_FS)], 0.3, atol=1e-3
+        )
+    assert np.abs(signal[:, : int(0.6 * RENDER_FS)]).max() < 1e-6  # nothing before the first beat's window
+    # a shorter RR brings the T wave earlier (Bazett), the QRS stays put
+    short = lay_beats(beat, window_s, fs, times, np.full(3, 0.64), 1.0, np.ones((3, 2)), 4 * RENDER_FS, RENDER_FS)
+    t_peak = lambda s: int(np.argmax(s[1, 2 * RENDER_FS : int(2.5 * RENDER_FS)]))
+    assert t_peak(short) < t_peak(signal) and np.isclose(short[0, 2 * RENDER_FS], 1.0, atol=1e-3)
+
+
+def test_fitted_record_is_seeded_and_physiological() -> None:
+    first = render_fitted_record({"NORM"}, 3, 7, seed=0, fibrillation_rate=0.0, premature_rate=0.0)
+    again = render_fitted_record({"NORM"}, 3, 7, seed=0, fibrillation_rate=0.0, premature_rate=0.0)
+    other = render_fitted_record({"NORM"}, 3, 8, seed=0, fibrillation_rate=0.0, premature_rate=0.0)
+    leads, _, heart_rate, axis = first
+    assert np.array_equal(leads, again[0]) and not np.array_equal(leads, other[0])
+    assert leads.shape == (12, 10 * RENDER_FS) and np.isfinite(leads).all()
+    assert 40 <= heart_rate <= 125 and -180 <= axis <= 180
+    assert 0.3 < np.ptp(leads[1]) < 6.0  # lead II peak-to-peak, mV
+    assert np.allclose(leads[2], leads[1] - leads[0])  # Einthoven, noise included
+    # atrial fibrillation removes P waves and makes the rhythm irregular
+    af = render_fitted_record({"NORM"}, 3, 7, seed=0, fibrillation_rate=1.0, premature_rate=0.0)[0]
+    assert not np.array_equal(af, leads)
