@@ -9,9 +9,17 @@ import pytest
 
 from runtime.dataset.cache import PreparedDataset
 from runtime.errors import DataError
-from train.synth.beat_model import INDEPENDENT_LEADS, MIN_COMBINATION_RECORDS, BeatModel, fit_beat_model, record_beats
+from train.synth.beat_model import (
+    INDEPENDENT_LEADS,
+    MIN_COMBINATION_RECORDS,
+    BeatModel,
+    fit_beat_model,
+    lay_beats,
+    record_beats,
+)
 from train.synth.cardiac import RENDER_FS, leads_from_electrodes
-from train.synth.fitted import electrodes_from_leads, lay_beats, packaged_model, render_fitted_record
+from train.synth.fitted import electrodes_from_leads, packaged_model, packaged_noise, render_fitted_record
+from train.synth.noise_model import NoiseModel, fit_noise_model, quality_flags, record_residuals
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +51,12 @@ def test_combination_lookup_falls_back_to_the_nearest_frequent_one(fitted: BeatM
 
 
 def test_save_load_round_trip_and_bad_file(fitted: BeatModel, tmp_path: Path) -> None:
-    fitted.save(tmp_path / "m.npz")
+    (tmp_path / "m.npz").write_bytes(fitted.to_bytes())
     again = BeatModel.load(tmp_path / "m.npz")
     assert again.classes == fitted.classes and again.leads == fitted.leads and again.window_s == fitted.window_s
     assert np.allclose(again.means, fitted.means, atol=1e-5) and np.array_equal(again.counts, fitted.counts)
     (tmp_path / "bad.npz").write_bytes(b"not a model")
-    with pytest.raises(DataError, match="not a beat model"):
+    with pytest.raises(DataError, match="not a fitted generator model"):
         BeatModel.load(tmp_path / "bad.npz")
 
 
@@ -100,3 +108,39 @@ def test_fitted_record_is_seeded_and_physiological() -> None:
     # atrial fibrillation removes P waves and makes the rhythm irregular
     af = render_fitted_record({"NORM"}, 3, 7, seed=0, fibrillation_rate=1.0, premature_rate=0.0)[0]
     assert not np.array_equal(af, leads)
+
+
+def test_noise_model_gives_back_level_and_lead_correlation(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    white = rng.normal(0.0, 0.05, size=(200, 8, 1000))
+    white[:, 1] = white[:, 0] + rng.normal(0.0, 0.01, size=(200, 1000))  # lead 2 follows lead 1
+    model = fit_noise_model(white, np.ones((200, 1000)), fs=100, components=3)
+    (tmp_path / "n.npz").write_bytes(model.to_bytes())
+    drawn = np.stack([NoiseModel.load(tmp_path / "n.npz").sample(rng) for _ in range(50)])
+    rms = np.sqrt((drawn**2).mean(axis=(0, 2)))
+    assert np.allclose(rms[2:], 0.05, rtol=0.2), rms  # level (the log-spectrum bias is a few percent)
+    correlation = np.corrcoef(drawn.transpose(1, 0, 2).reshape(8, -1))
+    assert correlation[0, 1] > 0.95 and abs(correlation[0, 2]) < 0.1
+
+
+def test_residuals_leave_out_the_qrs(synth_cache: PreparedDataset) -> None:
+    signals = synth_cache.millivolts(np.arange(10))
+    residuals, weights = record_residuals(signals, synth_cache.leads, synth_cache.fs)
+    found = np.isfinite(residuals).all(axis=(1, 2))
+    assert found.sum() >= 8 and weights.min() == 0.0 and weights.max() == 1.0
+    # what is left between QRS complexes is much smaller than the record
+    chosen = [synth_cache.leads.index(name) for name in INDEPENDENT_LEADS]
+    assert np.std(residuals[found] * weights[found, None]) < 0.6 * np.std(signals[found][:, chosen])
+
+
+def test_quality_flags_follow_the_noise() -> None:
+    t = np.arange(1000) / 100
+    assert quality_flags(np.zeros((8, 1000)), 100) == {}
+    assert "baseline_drift" in quality_flags(np.tile(0.5 * np.sin(2 * np.pi * 0.2 * t), (8, 1)), 100)
+    assert "static_noise" in quality_flags(np.tile(0.1 * np.sin(2 * np.pi * 30 * t), (8, 1)), 100)
+
+
+def test_packaged_noise_model_is_finite_and_ecg_sized() -> None:
+    noise = packaged_noise().sample(np.random.default_rng(1))
+    assert noise.shape == (8, 1000) and np.isfinite(noise).all()
+    assert 0.005 < float(np.sqrt((noise**2).mean())) < 0.5

@@ -3,10 +3,11 @@
 Reads every training record (folds 1-8) of a prepared real PTB-XL cache, takes each record's
 median beat in the eight independent leads and its median RR interval, and fits one Gaussian per
 label combination (shared principal-component basis).  Validation and test folds never feed it.
-Writes the model atomically (default: the packaged train/synth/beat_model.npz) and prints a
-summary.  About a minute on 2 cores.
+Also fits the noise model (train/synth/noise_model.py) to the same records' residuals.  Writes
+both atomically (default: the packaged train/synth/beat_model.npz and noise_model.npz) and prints
+a summary.  About a minute on 2 cores.
 
-Usage: python tools/fit_beat_model.py REAL_CACHE [--out PATH] [--components K] [--min-records N]
+Usage: python tools/fit_beat_model.py REAL_CACHE [--out PATH] [--noise-out PATH] [--components K] [--min-records N]
 """
 
 from __future__ import annotations
@@ -18,9 +19,18 @@ import time
 
 import numpy as np
 
+from runtime.atomic import atomic_write_bytes
 from runtime.dataset.cache import open_dataset
 from runtime.progress import Progress
-from train.synth.beat_model import COMPONENTS, MIN_COMBINATION_RECORDS, MODEL_PATH, fit_beat_model, record_beats
+from train.synth.beat_model import (
+    COMPONENTS,
+    MIN_COMBINATION_RECORDS,
+    MODEL_PATH,
+    NOISE_MODEL_PATH,
+    fit_beat_model,
+    record_beats,
+)
+from train.synth.noise_model import fit_noise_model, record_residuals
 
 CHUNK = 1000
 
@@ -29,26 +39,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("real_cache")
     parser.add_argument("--out", default=str(MODEL_PATH))
+    parser.add_argument("--noise-out", default=str(NOISE_MODEL_PATH))
     parser.add_argument("--components", type=int, default=COMPONENTS)
     parser.add_argument("--min-records", type=int, default=MIN_COMBINATION_RECORDS)
     args = parser.parse_args()
     started = time.perf_counter()
     dataset = open_dataset(args.real_cache)
     indices = dataset.indices("train")
-    beats, log_rr = [], []
+    beats, log_rr, residuals, weights = [], [], [], []
     bar = Progress(len(indices), "median beats of the training folds")
     for start in range(0, len(indices), CHUNK):
         chunk = indices[start : start + CHUNK]
         b, r = record_beats(dataset.millivolts(chunk), dataset.leads, dataset.fs)
         beats.append(b)
         log_rr.append(r)
+        residual, weight = record_residuals(dataset.millivolts(chunk), dataset.leads, dataset.fs)
+        residuals.append(residual.astype(np.float32))
+        weights.append(weight.astype(np.float32))
         bar.update(len(chunk))
     bar.close()
     source = {"dataset": dataset.manifest.get("name"), "content_hash": dataset.manifest.get("content_hash"),
               "folds": "1-8"}  # fmt: skip
     model = fit_beat_model(np.concatenate(beats), np.concatenate(log_rr), np.asarray(dataset.labels[indices]),
                            dataset.classes, dataset.fs, source, args.components, args.min_records)  # fmt: skip
-    model.save(args.out)
+    noise = fit_noise_model(np.concatenate(residuals), np.concatenate(weights), dataset.fs)
+    atomic_write_bytes(args.out, model.to_bytes())
+    atomic_write_bytes(args.noise_out, noise.to_bytes())
     combos = {"+".join(model.combination_classes(i)): int(n) for i, n in enumerate(model.counts)}
     print(json.dumps({"out": args.out, **model.source, "combinations": combos,
                       "seconds": round(time.perf_counter() - started, 1)}, indent=2))  # fmt: skip

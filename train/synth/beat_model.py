@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.interpolate import CubicSpline
 
-from runtime.atomic import atomic_write_bytes
 from runtime.errors import DataError
 from train.synth.fidelity import BEAT_WINDOW_S, lead_ii_peaks, median_beats
 
@@ -38,11 +38,18 @@ INDEPENDENT_LEADS = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")  # the other
 COMPONENTS = 40
 MIN_COMBINATION_RECORDS = 60
 SHRINKAGE_RECORDS = 100.0
+QRS_END_S = 0.08  # after the R peak: what follows (ST, T) stretches with the beat's RR interval
+STRETCH_RANGE = (0.8, 1.25)
+HEAD_TAPER_S = 0.04  # a beat fades in over its window's first 40 ms ...
+TAIL_GAP_S = 0.22  # ... and out over the 40 ms before this long ahead of the next R peak
+P_WAVE_S = (-0.25, -0.10)  # where atrial fibrillation removes the P wave, relative to the R peak
 MODEL_PATH = Path(__file__).with_name("beat_model.npz")
+NOISE_MODEL_PATH = Path(__file__).with_name("noise_model.npz")
 MODEL_CARD = (
-    "Statistics of median beats of PTB-XL's training folds 1-8 (Wagner et al., PTB-XL, a large publicly "
-    "available electrocardiography dataset, PhysioNet, CC BY 4.0): per label combination the mean beat and the "
-    "covariance of its principal-component coordinates; no record's signal."
+    "Statistics of PTB-XL's training folds 1-8 (Wagner et al., PTB-XL, a large publicly available "
+    "electrocardiography dataset, PhysioNet, CC BY 4.0): per label combination the mean median beat and the "
+    "covariance of its principal-component coordinates; the spectra and lead correlation of what records carry "
+    "besides their median beat; no record's signal."
 )
 
 
@@ -94,41 +101,86 @@ class BeatModel:
         """The model as a compressed ``.npz`` (float32 arrays and a JSON header)."""
         header = {"classes": self.classes, "leads": self.leads, "fs": self.fs, "window_s": self.window_s,
                   "source": self.source, "card": MODEL_CARD}  # fmt: skip
-        buffer = io.BytesIO()
-        np.savez_compressed(
-            buffer,
-            header=np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8),
-            combinations=self.combinations.astype(np.uint8),
-            counts=self.counts.astype(np.int64),
-            means=self.means.astype(np.float32),
-            basis=self.basis.astype(np.float32),
-            cholesky=self.cholesky.astype(np.float32),
-        )
-        return buffer.getvalue()
-
-    def save(self, path: str | Path) -> None:
-        atomic_write_bytes(Path(path), self.to_bytes())
+        arrays = {"combinations": self.combinations, "counts": self.counts, "means": self.means,
+                  "basis": self.basis, "cholesky": self.cholesky}  # fmt: skip
+        return pack_arrays(header, arrays)
 
     @classmethod
     def load(cls, path: str | Path = MODEL_PATH) -> BeatModel:
-        """Read a model written by ``save`` (the packaged one by default)."""
+        """Read a model written by ``to_bytes`` (the packaged one by default)."""
+        header, arrays = unpack_arrays(path, ("combinations", "counts", "means", "basis", "cholesky"))
         try:
-            with np.load(path, allow_pickle=False) as arrays:
-                header = json.loads(arrays["header"].tobytes().decode())
-                return cls(
-                    classes=tuple(header["classes"]),
-                    leads=tuple(header["leads"]),
-                    fs=int(header["fs"]),
-                    window_s=(float(header["window_s"][0]), float(header["window_s"][1])),
-                    combinations=arrays["combinations"].astype(np.float64),
-                    counts=arrays["counts"].astype(np.int64),
-                    means=arrays["means"].astype(np.float64),
-                    basis=arrays["basis"].astype(np.float64),
-                    cholesky=arrays["cholesky"].astype(np.float64),
-                    source=dict(header["source"]),
-                )
-        except (OSError, KeyError, ValueError) as exc:
+            return cls(
+                classes=tuple(header["classes"]),
+                leads=tuple(header["leads"]),
+                fs=int(header["fs"]),
+                window_s=(float(header["window_s"][0]), float(header["window_s"][1])),
+                counts=arrays.pop("counts").astype(np.int64),
+                source=dict(header["source"]),
+                **arrays,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"{path}: not a beat model ({exc}); refit it with tools/fit_beat_model.py") from None
+
+
+def pack_arrays(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
+    """A compressed ``.npz`` of float32 ``arrays`` (integer arrays kept as int64) and a JSON ``header``."""
+    buffer = io.BytesIO()
+    stored = {name: array.astype(np.int64 if np.issubdtype(array.dtype, np.integer) else np.float32)
+              for name, array in arrays.items()}  # fmt: skip
+    header_bytes = np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8)
+    np.savez_compressed(buffer, header=header_bytes, **stored)
+    return buffer.getvalue()
+
+
+def unpack_arrays(path: str | Path, names: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(header, float64 arrays) of a file written by ``pack_arrays``; a one-line error for anything else."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            header = json.loads(stored["header"].tobytes().decode())
+            arrays = {name: stored[name].astype(np.float64) for name in names}
+    except (OSError, KeyError, ValueError) as exc:
+        raise DataError(
+            f"{path}: not a fitted generator model ({exc}); refit it with tools/fit_beat_model.py"
+        ) from None
+    if not isinstance(header, dict):
+        raise DataError(f"{path}: not a fitted generator model (no header); refit it with tools/fit_beat_model.py")
+    return header, arrays
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    clipped = np.clip(x, 0.0, 1.0)
+    return 0.5 - 0.5 * np.cos(np.pi * clipped)
+
+
+def lay_beats(
+    beat: np.ndarray, window_s: tuple[float, float], fs: int, times: np.ndarray, rrs: np.ndarray,
+    record_rr: float, gains: np.ndarray, n: int, out_fs: int, no_p: bool = False,
+) -> np.ndarray:  # fmt: skip
+    """The leads ``[leads, n]`` at ``out_fs`` of beats ``beat[leads, window]`` (sampled at ``fs`` over
+    ``window_s`` around the R peak) placed at R times ``times``, each stretched after the QRS by
+    its RR ``rrs`` against ``record_rr`` and scaled per lead by ``gains[beats, leads]``."""
+    start, stop = window_s
+    grid = start + np.arange(beat.shape[1]) / fs
+    template = beat.copy()
+    if no_p:
+        rise = _smoothstep((grid - P_WAVE_S[0]) / 0.02) * (1.0 - _smoothstep((grid - P_WAVE_S[1]) / 0.02))
+        template *= 1.0 - rise
+    spline = CubicSpline(grid, template, axis=1)
+    t = np.arange(n) / out_fs
+    signal = np.zeros((beat.shape[0], n))
+    for b, (r_time, rr) in enumerate(zip(times, rrs, strict=True)):
+        end = min(stop, rr - TAIL_GAP_S)
+        lo, hi = max(0, int(np.ceil((r_time + start) * out_fs))), min(n, int(np.floor((r_time + end) * out_fs)) + 1)
+        if hi <= lo:
+            continue
+        tau = t[lo:hi] - r_time
+        stretch = float(np.clip(np.sqrt(record_rr / rr), *STRETCH_RANGE))
+        warped = np.where(tau > QRS_END_S, QRS_END_S + (tau - QRS_END_S) * stretch, tau)
+        weight = _smoothstep((tau - start) / HEAD_TAPER_S) * _smoothstep((end - tau) / HEAD_TAPER_S)
+        weight = weight * (warped <= stop)
+        signal[:, lo:hi] += gains[b][:, None] * spline(np.clip(warped, start, stop)) * weight[None, :]
+    return signal
 
 
 def record_beats(signals: np.ndarray, leads: tuple[str, ...], fs: float) -> tuple[np.ndarray, np.ndarray]:

@@ -5,7 +5,7 @@ A record's median beat and RR interval are drawn from its label combination's Ga
 then laid at every R peak of a rhythm drawn as in version 2 (respiratory sinus arrhythmia, atrial
 fibrillation without P waves, premature beats), its repolarization stretched with each beat's RR
 interval (Bazett: with its square root), its amplitude modulated by respiration, and the
-electrode noise of version 2 added where real noise enters: at the electrodes.
+noise drawn from the spectra of real records' residuals (``noise_model``).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
-from scipy.interpolate import CubicSpline
 
-from train.synth.beat_model import INDEPENDENT_LEADS, BeatModel
+from runtime.signal import resample
+from train.synth.beat_model import INDEPENDENT_LEADS, BeatModel, lay_beats
 from train.synth.cardiac import (
     RENDER_FS,
     beat_times,
@@ -24,18 +24,13 @@ from train.synth.cardiac import (
     leads_from_electrodes,
     with_premature_beats,
 )
-from train.synth.noise import electrode_noise
+from train.synth.noise_model import NoiseModel, quality_flags
 
 PATIENT_SHARE = 0.7  # share of the coordinates' variance that a patient's records have in common
 BEAT_SPREAD = 1.0  # x the fitted between-record variation
 RR_RANGE_S = (0.48, 1.5)
-QRS_END_S = 0.08  # after the R peak: what follows (ST, T) stretches with the beat's RR interval
-STRETCH_RANGE = (0.8, 1.25)
-HEAD_TAPER_S = 0.04  # a beat fades in over its window's first 40 ms ...
-TAIL_GAP_S = 0.22  # ... and out over the 40 ms before this long ahead of the next R peak
 RESPIRATORY_GAIN_SD = 0.05  # per-lead amplitude modulation with breathing (log units)
 BEAT_GAIN_SD = 0.02  # per beat and lead, independent
-P_WAVE_S = (-0.25, -0.10)  # where atrial fibrillation removes the P wave, relative to the R peak
 # dipole directions of fibrillatory waves reach the leads through these standard electrodes
 _NEUTRAL_ELECTRODES = np.array([
     [-0.5, -0.2887, 0.0], [0.5, -0.2887, 0.0], [0.0, 0.5774, 0.0],
@@ -49,9 +44,10 @@ def packaged_model() -> BeatModel:
     return BeatModel.load()
 
 
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    clipped = np.clip(x, 0.0, 1.0)
-    return 0.5 - 0.5 * np.cos(np.pi * clipped)
+@cache
+def packaged_noise() -> NoiseModel:
+    """The noise model that ships with the package (loaded once per process)."""
+    return NoiseModel.load()
 
 
 def electrodes_from_leads(leads: np.ndarray) -> np.ndarray:
@@ -62,43 +58,14 @@ def electrodes_from_leads(leads: np.ndarray) -> np.ndarray:
     return np.vstack([np.zeros_like(lead_i), lead_i, lead_ii, chest + wct])
 
 
-def lay_beats(
-    beat: np.ndarray, window_s: tuple[float, float], fs: int, times: np.ndarray, rrs: np.ndarray,
-    record_rr: float, gains: np.ndarray, n: int, out_fs: int, no_p: bool = False,
-) -> np.ndarray:  # fmt: skip
-    """The leads ``[leads, n]`` at ``out_fs`` of beats ``beat[leads, window]`` (sampled at ``fs`` over
-    ``window_s`` around the R peak) placed at R times ``times``, each stretched after the QRS by
-    its RR ``rrs`` against ``record_rr`` and scaled per lead by ``gains[beats, leads]``."""
-    start, stop = window_s
-    grid = start + np.arange(beat.shape[1]) / fs
-    template = beat.copy()
-    if no_p:
-        rise = _smoothstep((grid - P_WAVE_S[0]) / 0.02) * (1.0 - _smoothstep((grid - P_WAVE_S[1]) / 0.02))
-        template *= 1.0 - rise
-    spline = CubicSpline(grid, template, axis=1)
-    t = np.arange(n) / out_fs
-    signal = np.zeros((beat.shape[0], n))
-    for b, (r_time, rr) in enumerate(zip(times, rrs, strict=True)):
-        end = min(stop, rr - TAIL_GAP_S)
-        lo, hi = max(0, int(np.ceil((r_time + start) * out_fs))), min(n, int(np.floor((r_time + end) * out_fs)) + 1)
-        if hi <= lo:
-            continue
-        tau = t[lo:hi] - r_time
-        stretch = float(np.clip(np.sqrt(record_rr / rr), *STRETCH_RANGE))
-        warped = np.where(tau > QRS_END_S, QRS_END_S + (tau - QRS_END_S) * stretch, tau)
-        weight = _smoothstep((tau - start) / HEAD_TAPER_S) * _smoothstep((end - tau) / HEAD_TAPER_S)
-        weight = weight * (warped <= stop)
-        signal[:, lo:hi] += gains[b][:, None] * spline(np.clip(warped, start, stop)) * weight[None, :]
-    return signal
-
-
 def render_fitted_record(
     classes: set[str], patient_index: int, ecg_id: int, seed: int, fibrillation_rate: float, premature_rate: float,
-    model: BeatModel | None = None, seconds: int = 10,
+    model: BeatModel | None = None, noise_model: NoiseModel | None = None, seconds: int = 10,
 ) -> tuple[np.ndarray, dict[str, str], float, float]:  # fmt: skip
     """One record at ``RENDER_FS``: leads ``[12, seconds * RENDER_FS]`` in mV, quality flags, heart
     rate and frontal QRS axis, for a record carrying the superclasses ``classes``."""
     model = model or packaged_model()
+    noise_model = noise_model or packaged_noise()
     dims = model.cholesky.shape[-1]
     patient = np.random.default_rng([seed, 12, patient_index]).standard_normal(dims)
     rng = np.random.default_rng([seed, 13, ecg_id])
@@ -121,11 +88,13 @@ def render_fitted_record(
                    + rng.normal(0.0, BEAT_GAIN_SD, size=(len(times), leads_count)))  # fmt: skip
     n = seconds * RENDER_FS
     independent = lay_beats(beat, model.window_s, model.fs, times, rrs, record_rr, gains, n, RENDER_FS, fibrillation)
+    noise = noise_model.sample(rng)
+    flags = quality_flags(noise, noise_model.fs)
+    independent += resample(noise, noise_model.fs, RENDER_FS)[:, :n]
     potentials = electrodes_from_leads(independent)
     if fibrillation:
         potentials += _NEUTRAL_ELECTRODES @ fibrillation_waves(rng, n, RENDER_FS)
-    noise, flags = electrode_noise(rng, potentials.shape[0], n, RENDER_FS)
-    leads = leads_from_electrodes(potentials + noise)
+    leads = leads_from_electrodes(potentials)
     lead_i, lead_ii = beat[0], beat[1]
     axis = float(np.degrees(np.arctan2((lead_ii - lead_i / 2).sum(), lead_i.sum())))
     return leads, flags, heart_rate, axis
