@@ -25,8 +25,8 @@ from train.synth.noise_model import NoiseModel, fit_noise_model, quality_flags, 
 @pytest.fixture(scope="module")
 def fitted(synth_cache: PreparedDataset) -> BeatModel:
     indices = synth_cache.indices("train")
-    beats, log_rr = record_beats(synth_cache.millivolts(indices), synth_cache.leads, synth_cache.fs)
-    return fit_beat_model(beats, log_rr, np.asarray(synth_cache.labels[indices]), synth_cache.classes,
+    found = record_beats(synth_cache.millivolts(indices), synth_cache.leads, synth_cache.fs)
+    return fit_beat_model(found.flat(), found.log_rr, found.deviations, np.asarray(synth_cache.labels[indices]), synth_cache.classes,
                           synth_cache.fs, {"dataset": "test"}, components=6, min_records=10)  # fmt: skip
 
 
@@ -35,12 +35,30 @@ def test_fit_keeps_frequent_combinations_and_an_orthonormal_basis(fitted: BeatMo
     assert np.allclose(fitted.basis @ fitted.basis.T, np.eye(6), atol=1e-8)
     assert fitted.basis.shape[1] == len(INDEPENDENT_LEADS) * fitted.window
     assert np.isclose(fitted.weights.sum(), 1.0)
-    # zero coordinates give the combination's mean beat and its mean RR
-    beat, rr = fitted.sample(0, np.zeros(7))
-    assert np.allclose(beat.ravel(), fitted.means[0, :-1]) and np.isclose(rr, np.exp(fitted.means[0, -1]))
+    # zero coordinates give the chosen mixture component's mean beat and its mean RR
+    component = fitted.component(0, 0.0)
+    assert fitted.component_of[component] == 0
+    beat, rr = fitted.sample(0, np.zeros(7), 0.0)
+    assert np.allclose(beat.ravel(), fitted.means[component, :-1]) and np.isclose(
+        rr, np.exp(fitted.means[component, -1])
+    )
+    # every component holds at least min_records records, and components add up to their combination
+    assert fitted.component_counts.min() >= 10
+    assert np.array_equal(np.bincount(fitted.component_of, weights=fitted.component_counts), fitted.counts)
     # a normal mean beat has its largest deflection at the R peak of lead II (window centre at 0 s)
     r_index = int(round(-fitted.window_s[0] * fitted.fs))
     assert abs(int(np.argmax(np.abs(beat[1]))) - r_index) <= 1
+
+
+def test_kmeans_finds_separate_groups_and_respects_the_minimum_size() -> None:
+    from train.synth.beat_model import _kmeans
+
+    rng = np.random.default_rng(0)
+    points = np.concatenate([rng.normal(0, 1, size=(100, 3)), rng.normal(8, 1, size=(80, 3)),
+                             rng.normal(-8, 1, size=(5, 3))])  # fmt: skip
+    labels = _kmeans(points, 3, min_size=20)
+    assert len(set(labels)) == 2 and np.bincount(labels).min() >= 20
+    assert len(set(labels[:100])) == 1 and len(set(labels[100:180])) == 1 and labels[0] != labels[100]
 
 
 def test_combination_lookup_falls_back_to_the_nearest_frequent_one(fitted: BeatModel) -> None:
@@ -64,6 +82,7 @@ def test_packaged_model_holds_statistics_of_many_records() -> None:
     model = packaged_model()
     assert model.classes == ("NORM", "MI", "STTC", "CD", "HYP") and model.leads == INDEPENDENT_LEADS
     assert model.counts.min() >= MIN_COMBINATION_RECORDS  # a mean over many records, never one record
+    assert model.component_counts.min() >= MIN_COMBINATION_RECORDS
     assert model.source["folds"] == "1-8" and model.source["dataset"] == "ptb-xl"
     assert model.combination_classes(0) == ["NORM"]
     rr = np.exp(model.means[:, -1])
@@ -125,11 +144,11 @@ def test_noise_model_gives_back_level_and_lead_correlation(tmp_path: Path) -> No
 
 def test_residuals_leave_out_the_qrs(synth_cache: PreparedDataset) -> None:
     signals = synth_cache.millivolts(np.arange(10))
-    residuals, weights = record_residuals(signals, synth_cache.leads, synth_cache.fs)
+    chosen = [synth_cache.leads.index(name) for name in INDEPENDENT_LEADS]
+    residuals, weights = record_residuals(signals[:, chosen], record_beats(signals, synth_cache.leads, 100), 100)
     found = np.isfinite(residuals).all(axis=(1, 2))
     assert found.sum() >= 8 and weights.min() == 0.0 and weights.max() == 1.0
     # what is left between QRS complexes is much smaller than the record
-    chosen = [synth_cache.leads.index(name) for name in INDEPENDENT_LEADS]
     assert np.std(residuals[found] * weights[found, None]) < 0.6 * np.std(signals[found][:, chosen])
 
 
@@ -144,3 +163,23 @@ def test_packaged_noise_model_is_finite_and_ecg_sized() -> None:
     noise = packaged_noise().sample(np.random.default_rng(1))
     assert noise.shape == (8, 1000) and np.isfinite(noise).all()
     assert 0.005 < float(np.sqrt((noise**2).mean())) < 0.5
+
+
+def test_median_beats_are_aligned_within_a_sample() -> None:
+    """Beats at times off the 100 Hz grid: the aligned median keeps a sharp QRS's height, the
+    median on whole-sample R peaks loses part of it."""
+    from train.synth.fidelity import lead_ii_peaks, median_beats
+
+    fs, rng = 100, np.random.default_rng(4)
+    t = np.arange(1000) / fs
+    r_times = 0.5 + np.arange(11) * 0.83 + rng.uniform(-0.004, 0.004, size=11)
+    lead = sum(np.exp(-0.5 * ((t - r) / 0.008) ** 2) for r in r_times)
+    signals = np.tile(lead, (1, 12, 1))
+    found = record_beats(signals, _LEADS, fs)
+    sharp = float(np.nanmax(found.beats[0, 1]))
+    blunt = float(np.nanmax(median_beats(signals[:, :2], lead_ii_peaks(signals, list(_LEADS), fs), fs)[0, 1]))
+    assert sharp > 0.97 and sharp > blunt + 0.02, (sharp, blunt)
+    assert np.allclose(found.r_times[0], r_times[(r_times > 0.05) & (r_times < 9.95)], atol=0.0025)
+
+
+_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")

@@ -24,6 +24,7 @@ from runtime.dataset.cache import open_dataset
 from runtime.progress import Progress
 from train.synth.beat_model import (
     COMPONENTS,
+    INDEPENDENT_LEADS,
     MIN_COMBINATION_RECORDS,
     MODEL_PATH,
     NOISE_MODEL_PATH,
@@ -46,21 +47,24 @@ def main() -> None:
     started = time.perf_counter()
     dataset = open_dataset(args.real_cache)
     indices = dataset.indices("train")
-    beats, log_rr, residuals, weights = [], [], [], []
+    beats, log_rr, residuals, weights, deviations = [], [], [], [], []
     bar = Progress(len(indices), "median beats of the training folds")
     for start in range(0, len(indices), CHUNK):
         chunk = indices[start : start + CHUNK]
-        b, r = record_beats(dataset.millivolts(chunk), dataset.leads, dataset.fs)
-        beats.append(b)
-        log_rr.append(r)
-        residual, weight = record_residuals(dataset.millivolts(chunk), dataset.leads, dataset.fs)
+        signals = dataset.millivolts(chunk)
+        found = record_beats(signals, dataset.leads, dataset.fs)
+        beats.append(found.flat())
+        log_rr.append(found.log_rr)
+        deviations.append(found.deviations)
+        chosen = [dataset.leads.index(name) for name in INDEPENDENT_LEADS]
+        residual, weight = record_residuals(signals[:, chosen], found, dataset.fs)
         residuals.append(residual.astype(np.float32))
         weights.append(weight.astype(np.float32))
         bar.update(len(chunk))
     bar.close()
     source = {"dataset": dataset.manifest.get("name"), "content_hash": dataset.manifest.get("content_hash"),
               "folds": "1-8"}  # fmt: skip
-    model = fit_beat_model(np.concatenate(beats), np.concatenate(log_rr), np.asarray(dataset.labels[indices]),
+    model = fit_beat_model(np.concatenate(beats), np.concatenate(log_rr), np.concatenate(deviations), np.asarray(dataset.labels[indices]),
                            dataset.classes, dataset.fs, source, args.components, args.min_records)  # fmt: skip
     noise = fit_noise_model(np.concatenate(residuals), np.concatenate(weights), dataset.fs)
     atomic_write_bytes(args.out, model.to_bytes())

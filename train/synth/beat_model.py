@@ -32,12 +32,18 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 
 from runtime.errors import DataError
-from train.synth.fidelity import BEAT_WINDOW_S, lead_ii_peaks, median_beats
+from runtime.signal import resample
+from train.synth.fidelity import BEAT_WINDOW_S, beat_windows, lead_ii_peaks, median_beats
 
 INDEPENDENT_LEADS = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")  # the other four follow from I and II
 COMPONENTS = 40
+BEATS_PER_RECORD = 4  # single beats per record whose deviation from its median beat feeds the beat-to-beat spread
+BEAT_TRIM_PERCENTILE = 50  # the calmer half of single beats: the other half's deviations are mostly noise, missed
+# or ectopic beats and artefacts, which the noise model and the rhythm already draw
+ALIGNMENT_UPSAMPLING = 5  # R peaks are placed on a grid this many times finer than the records' samples
 MIN_COMBINATION_RECORDS = 60
 SHRINKAGE_RECORDS = 100.0
+MAX_MIXTURE = 6  # Gaussians per label combination at most, each fitted to at least MIN_COMBINATION_RECORDS records
 QRS_END_S = 0.08  # after the R peak: what follows (ST, T) stretches with the beat's RR interval
 STRETCH_RANGE = (0.8, 1.25)
 HEAD_TAPER_S = 0.04  # a beat fades in over its window's first 40 ms ...
@@ -63,9 +69,12 @@ class BeatModel:
     window_s: tuple[float, float]
     combinations: np.ndarray  # [C, classes] 0/1: which superclasses each combination carries
     counts: np.ndarray  # [C] training records of each combination
-    means: np.ndarray  # [C, D + 1]: mean beat (leads x window, flattened) and mean log RR
+    component_of: np.ndarray  # [M]: the combination each mixture component belongs to
+    component_counts: np.ndarray  # [M] training records of each component
+    means: np.ndarray  # [M, D + 1]: mean beat (leads x window, flattened) and mean log RR of each component
     basis: np.ndarray  # [K, D]: orthonormal principal components of beats around their combination's mean
-    cholesky: np.ndarray  # [C, K + 1, K + 1]: of the covariance of (coordinates, log RR)
+    cholesky: np.ndarray  # [M, K + 1, K + 1]: of the covariance of (coordinates, log RR) in each component
+    beat_cholesky: np.ndarray  # [K, K]: of the covariance of single beats' coordinates around their median beat
     source: dict[str, Any]
 
     @property
@@ -88,27 +97,46 @@ class BeatModel:
     def combination_classes(self, index: int) -> list[str]:
         return [name for name, present in zip(self.classes, self.combinations[index], strict=True) if present]
 
-    def sample(self, index: int, standard_normal: np.ndarray, spread: float = 1.0) -> tuple[np.ndarray, float]:
-        """(median beat ``[leads, window]`` in mV, RR interval in s) of combination ``index`` for
-        standard-normal coordinates ``[K + 1]``; ``spread`` scales the between-record variation."""
-        drawn = spread * (self.cholesky[index] @ standard_normal)
+    def component(self, index: int, pick: float) -> int:
+        """The mixture component of combination ``index`` that a uniform ``pick`` in [0, 1) selects
+        (each as often as its share of the combination's training records)."""
+        members = np.flatnonzero(self.component_of == index)
+        shares = np.cumsum(self.component_counts[members]) / self.component_counts[members].sum()
+        return int(members[min(int(np.searchsorted(shares, pick, side="right")), len(members) - 1)])
+
+    def sample(
+        self, index: int, standard_normal: np.ndarray, pick: float = 0.0, spread: float = 1.0
+    ) -> tuple[np.ndarray, float]:
+        """(median beat ``[leads, window]`` in mV, RR interval in s) of combination ``index``, from
+        its mixture component ``pick`` selects, for standard-normal coordinates ``[K + 1]``;
+        ``spread`` scales the between-record variation."""
+        component = self.component(index, pick)
+        drawn = spread * (self.cholesky[component] @ standard_normal)
         k = self.basis.shape[0]
-        beat = self.means[index, :-1] + drawn[:k] @ self.basis
-        rr = float(np.exp(self.means[index, -1] + drawn[k]))
+        beat = self.means[component, :-1] + drawn[:k] @ self.basis
+        rr = float(np.exp(self.means[component, -1] + drawn[k]))
         return beat.reshape(len(self.leads), self.window), rr
+
+    def beat_variation(self, rng: np.random.Generator, beats: int) -> np.ndarray:
+        """How ``beats`` successive beats ``[beats, leads, window]`` differ from their record's median beat."""
+        drawn = rng.standard_normal((beats, self.basis.shape[0])) @ self.beat_cholesky.T
+        return (drawn @ self.basis).reshape(beats, len(self.leads), self.window)
 
     def to_bytes(self) -> bytes:
         """The model as a compressed ``.npz`` (float32 arrays and a JSON header)."""
         header = {"classes": self.classes, "leads": self.leads, "fs": self.fs, "window_s": self.window_s,
                   "source": self.source, "card": MODEL_CARD}  # fmt: skip
-        arrays = {"combinations": self.combinations, "counts": self.counts, "means": self.means,
-                  "basis": self.basis, "cholesky": self.cholesky}  # fmt: skip
+        arrays = {"combinations": self.combinations, "counts": self.counts, "component_of": self.component_of,
+                  "component_counts": self.component_counts, "means": self.means,
+                  "basis": self.basis, "cholesky": self.cholesky, "beat_cholesky": self.beat_cholesky}  # fmt: skip
         return pack_arrays(header, arrays)
 
     @classmethod
     def load(cls, path: str | Path = MODEL_PATH) -> BeatModel:
         """Read a model written by ``to_bytes`` (the packaged one by default)."""
-        header, arrays = unpack_arrays(path, ("combinations", "counts", "means", "basis", "cholesky"))
+        names = ("combinations", "counts", "component_of", "component_counts", "means", "basis", "cholesky",
+                 "beat_cholesky")  # fmt: skip
+        header, arrays = unpack_arrays(path, names)
         try:
             return cls(
                 classes=tuple(header["classes"]),
@@ -116,6 +144,8 @@ class BeatModel:
                 fs=int(header["fs"]),
                 window_s=(float(header["window_s"][0]), float(header["window_s"][1])),
                 counts=arrays.pop("counts").astype(np.int64),
+                component_of=arrays.pop("component_of").astype(np.int64),
+                component_counts=arrays.pop("component_counts").astype(np.int64),
                 source=dict(header["source"]),
                 **arrays,
             )
@@ -156,17 +186,21 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
 def lay_beats(
     beat: np.ndarray, window_s: tuple[float, float], fs: int, times: np.ndarray, rrs: np.ndarray,
     record_rr: float, gains: np.ndarray, n: int, out_fs: int, no_p: bool = False,
+    variation: np.ndarray | None = None,
 ) -> np.ndarray:  # fmt: skip
     """The leads ``[leads, n]`` at ``out_fs`` of beats ``beat[leads, window]`` (sampled at ``fs`` over
     ``window_s`` around the R peak) placed at R times ``times``, each stretched after the QRS by
-    its RR ``rrs`` against ``record_rr`` and scaled per lead by ``gains[beats, leads]``."""
+    its RR ``rrs`` against ``record_rr``, scaled per lead by ``gains[beats, leads]`` and changed by
+    ``variation[beats, leads, window]`` (``BeatModel.beat_variation``) where given."""
     start, stop = window_s
     grid = start + np.arange(beat.shape[1]) / fs
-    template = beat.copy()
+    keep = np.ones_like(grid)
     if no_p:
-        rise = _smoothstep((grid - P_WAVE_S[0]) / 0.02) * (1.0 - _smoothstep((grid - P_WAVE_S[1]) / 0.02))
-        template *= 1.0 - rise
-    spline = CubicSpline(grid, template, axis=1)
+        keep = 1.0 - _smoothstep((grid - P_WAVE_S[0]) / 0.02) * (1.0 - _smoothstep((grid - P_WAVE_S[1]) / 0.02))
+    shapes = (beat[None] if variation is None else beat[None] + variation) * keep
+    # each shape once on a grid of the output's rate (cubic), then linear between its points per beat
+    fine_grid = np.arange(start, stop + 0.5 / out_fs, 1.0 / out_fs)
+    fine = CubicSpline(grid, shapes, axis=2)(np.clip(fine_grid, start, stop))  # [shapes, leads, points]
     t = np.arange(n) / out_fs
     signal = np.zeros((beat.shape[0], n))
     for b, (r_time, rr) in enumerate(zip(times, rrs, strict=True)):
@@ -179,26 +213,107 @@ def lay_beats(
         warped = np.where(tau > QRS_END_S, QRS_END_S + (tau - QRS_END_S) * stretch, tau)
         weight = _smoothstep((tau - start) / HEAD_TAPER_S) * _smoothstep((end - tau) / HEAD_TAPER_S)
         weight = weight * (warped <= stop)
-        signal[:, lo:hi] += gains[b][:, None] * spline(np.clip(warped, start, stop)) * weight[None, :]
+        position = np.clip((warped - start) * out_fs, 0.0, fine.shape[2] - 1.000001)
+        index = position.astype(np.int64)
+        fraction = position - index
+        shape = fine[0 if variation is None else b]
+        values = shape[:, index] * (1.0 - fraction) + shape[:, index + 1] * fraction
+        signal[:, lo:hi] += gains[b][:, None] * values * weight[None, :]
     return signal
 
 
-def record_beats(signals: np.ndarray, leads: tuple[str, ...], fs: float) -> tuple[np.ndarray, np.ndarray]:
-    """(median beats ``[n, INDEPENDENT_LEADS, window]`` flattened to ``[n, D]``, log median RR ``[n]``)
-    of records ``[n, 12, samples]`` in mV; rows are NaN where fewer than 3 beats were found."""
+def _detrended(windows: np.ndarray) -> np.ndarray:
+    """Windows ``[..., samples]`` less their least-squares line: a beat's deviation from its median
+    without the baseline's drift across the window (the noise model has that)."""
+    x = np.linspace(-1.0, 1.0, windows.shape[-1])
+    slope = (windows * x).sum(axis=-1, keepdims=True) / (x**2).sum()
+    return windows - windows.mean(axis=-1, keepdims=True) - slope * x
+
+
+@dataclass(frozen=True)
+class RecordBeats:
+    """What the fit reads off each record: its median beat in the independent leads, its R peaks
+    and its median RR interval."""
+
+    beats: np.ndarray  # [n, INDEPENDENT_LEADS, window] in mV at the records' rate; NaN rows: < 3 beats
+    r_times: list[np.ndarray]  # per record, R-peak times in seconds (sub-sample)
+    log_rr: np.ndarray  # [n], log of the median RR in seconds; NaN with the beat
+    deviations: np.ndarray  # [m, D]: single beats minus their record's median beat (up to BEATS_PER_RECORD each)
+
+    def flat(self) -> np.ndarray:
+        return self.beats.reshape(len(self.beats), -1).astype(np.float64)
+
+
+def record_beats(signals: np.ndarray, leads: tuple[str, ...], fs: float) -> RecordBeats:
+    """Median beats of records ``[n, 12, samples]`` in mV, aligned to within a fifth of a sample.
+
+    R peaks found on the records' samples (``fidelity.lead_ii_peaks``) are up to half a sample
+    off: at 100 Hz, 5 ms, which smears a median beat's QRS like a low-pass filter.  Each record
+    is resampled ``ALIGNMENT_UPSAMPLING`` times finer, each peak moved to the largest |lead II|
+    within one original sample, the median taken there (``BEAT_WINDOW_S`` around each peak,
+    levelled at the PR segment, ``fidelity.median_beats``) and resampled back."""
     peaks = lead_ii_peaks(signals, list(leads), fs)
     chosen = [leads.index(name) for name in INDEPENDENT_LEADS]
-    beats = median_beats(signals[:, chosen], peaks, fs)
-    log_rr = np.array([np.log(np.median(np.diff(p)) / fs) if len(p) >= 3 else np.nan for p in peaks])
-    return beats.reshape(len(signals), -1).astype(np.float64), log_rr
+    fine_fs = fs * ALIGNMENT_UPSAMPLING
+    fine = resample(signals[:, chosen], fs, fine_fs)
+    lead_ii = INDEPENDENT_LEADS.index("II")
+    refined = []
+    for record, found in zip(fine, peaks, strict=True):
+        positions = []
+        for peak in found * ALIGNMENT_UPSAMPLING:
+            lo = max(0, peak - ALIGNMENT_UPSAMPLING)
+            positions.append(lo + int(np.argmax(np.abs(record[lead_ii, lo : peak + ALIGNMENT_UPSAMPLING + 1]))))
+        refined.append(np.array(positions, dtype=np.int64))
+    fine_beats = median_beats(fine, refined, fine_fs)
+    beats = resample(np.nan_to_num(fine_beats), fine_fs, fs).astype(np.float64)
+    beats[~np.isfinite(fine_beats).all(axis=(1, 2))] = np.nan
+    r_times = [positions / fine_fs for positions in refined]
+    log_rr = np.array([np.log(np.median(np.diff(t))) if len(t) >= 3 else np.nan for t in r_times])
+    log_rr[~np.isfinite(beats).all(axis=(1, 2))] = np.nan
+    deviations = []
+    for record, positions, median in zip(fine, refined, fine_beats, strict=True):
+        windows = beat_windows(record, positions, fine_fs)
+        if not np.isfinite(median).all() or len(windows) < 3:
+            continue
+        picked = windows[np.linspace(0, len(windows) - 1, min(BEATS_PER_RECORD, len(windows))).round().astype(int)]
+        deviations.append(_detrended(picked - median[None]))
+    flat = resample(np.concatenate(deviations), fine_fs, fs) if deviations else np.zeros((0, len(chosen), 1))
+    return RecordBeats(beats=beats, r_times=r_times, log_rr=log_rr,
+                       deviations=flat.reshape(len(flat), -1).astype(np.float32))  # fmt: skip
+
+
+def _kmeans(points: np.ndarray, clusters: int, min_size: int, iterations: int = 30) -> np.ndarray:
+    """Cluster labels ``[n]`` of ``points`` ``[n, d]`` by k-means (seeded k-means++ start), with
+    clusters of fewer than ``min_size`` points dissolved into the nearest others."""
+    if clusters <= 1:
+        return np.zeros(len(points), dtype=np.int64)
+    rng = np.random.default_rng(0)
+    centres = [points[rng.integers(len(points))]]
+    for _ in range(clusters - 1):
+        distance = np.min([((points - c) ** 2).sum(axis=1) for c in centres], axis=0)
+        centres.append(points[rng.choice(len(points), p=distance / distance.sum())])
+    centre = np.array(centres)
+    for _ in range(iterations):
+        labels = np.argmin(((points[:, None, :] - centre[None]) ** 2).sum(axis=2), axis=1)
+        sizes = np.bincount(labels, minlength=len(centre))
+        if sizes.min() < min_size:  # dissolve the smallest cluster, then go on
+            centre = np.delete(centre, int(np.argmin(sizes)), axis=0)
+            continue
+        centre = np.stack([points[labels == j].mean(axis=0) for j in range(len(centre))])
+    labels = np.argmin(((points[:, None, :] - centre[None]) ** 2).sum(axis=2), axis=1)
+    while (sizes := np.bincount(labels, minlength=len(centre))).min() < min_size:
+        centre = np.delete(centre, int(np.argmin(sizes)), axis=0)
+        labels = np.argmin(((points[:, None, :] - centre[None]) ** 2).sum(axis=2), axis=1)
+    return np.unique(labels, return_inverse=True)[1].reshape(-1)
 
 
 def fit_beat_model(
-    beats: np.ndarray, log_rr: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], fs: int,
+    beats: np.ndarray, log_rr: np.ndarray, deviations: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], fs: int,
     source: dict[str, Any], components: int = COMPONENTS, min_records: int = MIN_COMBINATION_RECORDS,
 ) -> BeatModel:  # fmt: skip
     """Fit the per-combination Gaussians to median beats ``[n, D]``, log RR ``[n]`` and 0/1 labels
-    ``[n, classes]`` of training records (rows with NaN are left out)."""
+    ``[n, classes]`` of training records (rows with NaN are left out), and the beat-to-beat spread
+    to single beats' ``deviations`` ``[m, D]`` from their median beat."""
     keep = np.isfinite(beats).all(axis=1) & np.isfinite(log_rr) & (labels.sum(axis=1) > 0)
     beats, log_rr, labels = beats[keep], log_rr[keep], (labels[keep] > 0.5).astype(np.uint8)
     combinations, inverse, counts = np.unique(labels, axis=0, return_inverse=True, return_counts=True)
@@ -209,22 +324,38 @@ def fit_beat_model(
     order = modelled[np.argsort(-counts[modelled], kind="stable")]
     rows = np.isin(inverse, order)
     augmented = np.concatenate([beats, log_rr[:, None]], axis=1)
-    means = np.stack([augmented[inverse == c].mean(axis=0) for c in order])
+    combination_means = np.stack([augmented[inverse == c].mean(axis=0) for c in order])
     position = {int(c): i for i, c in enumerate(order)}
-    which = np.array([position.get(int(c), -1) for c in inverse])
-    centred = augmented[rows] - means[which[rows]]
+    which = np.array([position.get(int(c), -1) for c in inverse])[rows]
+    centred = augmented[rows] - combination_means[which]
     k = min(components, centred.shape[0] - 1, beats.shape[1])
     _, _, vt = np.linalg.svd(centred[:, :-1], full_matrices=False)
     basis = vt[:k]
     coordinates = np.concatenate([centred[:, :-1] @ basis.T, centred[:, -1:]], axis=1)
-    pooled = np.cov(coordinates, rowvar=False)
-    group = which[rows]
-    factors = []
+    # mixture components: k-means within each combination (bundle-branch blocks and fascicular
+    # blocks are all CD; inferior and anterior infarcts all MI): one Gaussian would blend them
+    member = np.empty(len(coordinates), dtype=np.int64)
+    component_of = []
     for i in range(len(order)):
-        own = coordinates[group == i]
+        rows_i = np.flatnonzero(which == i)
+        clusters = _kmeans(coordinates[rows_i, :-1], min(MAX_MIXTURE, len(rows_i) // min_records), min_records)
+        member[rows_i] = len(component_of) + clusters
+        component_of += [i] * (int(clusters.max()) + 1)
+    component_counts = np.bincount(member)
+    means = np.stack([augmented[rows][member == m].mean(axis=0) for m in range(len(component_counts))])
+    local = np.concatenate([(augmented[rows] - means[member])[:, :-1] @ basis.T,
+                            (augmented[rows] - means[member])[:, -1:]], axis=1)  # fmt: skip
+    pooled = np.cov(local, rowvar=False)
+    factors = []
+    for m in range(len(component_counts)):
+        own = local[member == m]
         n = len(own)
         covariance = (np.cov(own, rowvar=False) * (n - 1) + pooled * SHRINKAGE_RECORDS) / (n - 1 + SHRINKAGE_RECORDS)
         factors.append(np.linalg.cholesky(covariance + 1e-9 * np.eye(k + 1)))
+    within = deviations[np.isfinite(deviations).all(axis=1)] @ basis.T
+    size = np.linalg.norm(within, axis=1)
+    within = within[size <= np.percentile(size, BEAT_TRIM_PERCENTILE)] if len(within) else within
+    beat_covariance = within.T @ within / max(1, len(within) - 1)
     explained = float(np.sum(coordinates[:, :-1] ** 2) / np.sum(centred[:, :-1] ** 2))
     return BeatModel(
         classes=tuple(classes),
@@ -233,9 +364,12 @@ def fit_beat_model(
         window_s=BEAT_WINDOW_S,
         combinations=combinations[order].astype(np.float64),
         counts=counts[order].astype(np.int64),
+        component_of=np.array(component_of, dtype=np.int64),
+        component_counts=component_counts.astype(np.int64),
         means=means,
         basis=basis,
         cholesky=np.stack(factors),
-        source={**source, "records": int(rows.sum()), "components": int(k),
+        beat_cholesky=np.linalg.cholesky(beat_covariance + 1e-9 * np.eye(k)),
+        source={**source, "records": int(rows.sum()), "components": int(k), "mixture_components": len(component_counts),
                 "variance_explained": round(explained, 4), "min_records": int(min_records)},
     )  # fmt: skip

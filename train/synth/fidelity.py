@@ -88,16 +88,32 @@ def rhythm(peaks_per_record: list[np.ndarray], fs: float) -> tuple[np.ndarray, n
     return np.array(rates), np.array(variability)
 
 
+def pr_segment(fs: float) -> slice:
+    """The samples of a beat window (``BEAT_WINDOW_S``) that are its zero: the PR segment."""
+    before = int(round(-BEAT_WINDOW_S[0] * fs))
+    return slice(before + int(round(PR_SEGMENT_S[0] * fs)), before + int(round(PR_SEGMENT_S[1] * fs)))
+
+
+def beat_windows(record: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
+    """The windows ``[beats, leads, window]`` (``BEAT_WINDOW_S`` around each R peak) of the beats
+    that fit whole in ``record`` ``[leads, samples]``, as recorded (not levelled)."""
+    before, after = int(round(-BEAT_WINDOW_S[0] * fs)), int(round(BEAT_WINDOW_S[1] * fs))
+    inside = peaks[(peaks >= before) & (peaks + after <= record.shape[-1])]
+    if len(inside) == 0:
+        return np.zeros((0, record.shape[0], before + after), dtype=record.dtype)
+    return np.stack([record[:, p - before : p + after] for p in inside])
+
+
 def median_beats(signals: np.ndarray, peaks_per_record: list[np.ndarray], fs: float) -> np.ndarray:
     """Each record's median beat ``[n, leads, window]`` (``BEAT_WINDOW_S`` around its R peaks; NaN
     where fewer than 3 whole beats fit in the record), levelled at its PR segment."""
     before, after = int(round(-BEAT_WINDOW_S[0] * fs)), int(round(BEAT_WINDOW_S[1] * fs))
-    zero = slice(before + int(round(PR_SEGMENT_S[0] * fs)), before + int(round(PR_SEGMENT_S[1] * fs)))
+    zero = pr_segment(fs)
     beats = np.full((len(signals), signals.shape[1], before + after), np.nan, dtype=np.float32)
     for index, (record, peaks) in enumerate(zip(signals, peaks_per_record, strict=True)):
-        inside = peaks[(peaks >= before) & (peaks + after <= record.shape[-1])]
-        if len(inside) >= 3:
-            beat = np.median(np.stack([record[:, p - before : p + after] for p in inside]), axis=0)
+        windows = beat_windows(record, peaks, fs)
+        if len(windows) >= 3:
+            beat = np.median(windows, axis=0)
             beats[index] = beat - beat[:, zero].mean(axis=1, keepdims=True)
     return beats
 

@@ -28,6 +28,7 @@ from train.synth.noise_model import NoiseModel, quality_flags
 
 PATIENT_SHARE = 0.7  # share of the coordinates' variance that a patient's records have in common
 BEAT_SPREAD = 1.0  # x the fitted between-record variation
+BEAT_VARIATION = 1.0  # x the fitted beat-to-beat variation around a record's median beat
 RR_RANGE_S = (0.48, 1.5)
 RESPIRATORY_GAIN_SD = 0.05  # per-lead amplitude modulation with breathing (log units)
 BEAT_GAIN_SD = 0.02  # per beat and lead, independent
@@ -70,7 +71,8 @@ def render_fitted_record(
     patient = np.random.default_rng([seed, 12, patient_index]).standard_normal(dims)
     rng = np.random.default_rng([seed, 13, ecg_id])
     coordinates = np.sqrt(PATIENT_SHARE) * patient + np.sqrt(1.0 - PATIENT_SHARE) * rng.standard_normal(dims)
-    beat, record_rr = model.sample(model.combination_index(classes), coordinates, BEAT_SPREAD)
+    pick = float(np.random.default_rng([seed, 14, patient_index]).random())  # a patient keeps their component
+    beat, record_rr = model.sample(model.combination_index(classes), coordinates, pick, BEAT_SPREAD)
     record_rr = float(np.clip(record_rr, *RR_RANGE_S))
     heart_rate = 60.0 / record_rr
     fibrillation = rng.random() < fibrillation_rate
@@ -87,7 +89,9 @@ def render_fitted_record(
     gains = np.exp(np.sin(2 * np.pi * breathing * times + phase)[:, None] * depth[None, :]
                    + rng.normal(0.0, BEAT_GAIN_SD, size=(len(times), leads_count)))  # fmt: skip
     n = seconds * RENDER_FS
-    independent = lay_beats(beat, model.window_s, model.fs, times, rrs, record_rr, gains, n, RENDER_FS, fibrillation)
+    variation = BEAT_VARIATION * model.beat_variation(rng, len(times))
+    independent = lay_beats(beat, model.window_s, model.fs, times, rrs, record_rr, gains, n, RENDER_FS, fibrillation,
+                            variation)  # fmt: skip
     noise = noise_model.sample(rng)
     flags = quality_flags(noise, noise_model.fs)
     independent += resample(noise, noise_model.fs, RENDER_FS)[:, :n]

@@ -265,11 +265,14 @@ def _render_and_write(
     job: tuple[RecordPlan, int, str, tuple[int, ...], str, str],
 ) -> tuple[int, dict[str, str], float, float]:
     plan, seed, root, rates, acquisition, generator = job
-    filtered = acquisition == "ptbxl-filter"
     if generator == "fitted":
         leads, flags, heart_rate, axis = render_fitted(plan, seed)
     else:
-        leads, flags, heart_rate, axis = render_record(plan, seed, emg_scale=2.0 if filtered else 1.0)
+        leads, flags, heart_rate, axis = render_record(
+            plan, seed, emg_scale=2.0 if acquisition == "ptbxl-filter" else 1.0
+        )
+    # version 3's beats and noise are fitted to records100, so its records100 take their low-pass too
+    filtered = acquisition == "ptbxl-filter" or generator == "fitted"
     for fs in rates:
         source = records100_lowpass(leads, RENDER_FS) if filtered and fs != RENDER_FS else leads
         signal = leads if fs == RENDER_FS else resample(source, RENDER_FS, fs)

@@ -28,11 +28,12 @@ from train.synth.beat_model import (
     INDEPENDENT_LEADS,
     MODEL_CARD,
     NOISE_MODEL_PATH,
+    RecordBeats,
     lay_beats,
     pack_arrays,
     unpack_arrays,
 )
-from train.synth.fidelity import BEAT_WINDOW_S, lead_ii_peaks, median_beats
+from train.synth.fidelity import BEAT_WINDOW_S
 
 COMPONENTS = 8
 # quality flags of the CSV (PTB-XL's columns), from the drawn noise: RMS in mV of a band of any lead
@@ -80,27 +81,23 @@ class NoiseModel:
             raise DataError(f"{path}: not a noise model ({exc}); refit it with tools/fit_beat_model.py") from None
 
 
-def record_residuals(signals: np.ndarray, leads: tuple[str, ...], fs: float) -> tuple[np.ndarray, np.ndarray]:
-    """(each record ``[n, 12, samples]`` minus its median beat laid at its own R peaks, in the
-    independent leads ``[n, 8, samples]``, NaN rows where fewer than 3 beats were found; weights
+def record_residuals(signals: np.ndarray, found: RecordBeats, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """(records ``[n, INDEPENDENT_LEADS, samples]`` minus their median beats laid at their own R
+    peaks (``found``, from ``beat_model.record_beats``), NaN rows where no beat was found; weights
     ``[n, samples]`` that leave out each QRS complex, ``QRS_EXCLUDED_S`` around its R peak).
 
-    Inside the QRS the residual is ~100x larger than elsewhere: R peaks found on 100 Hz samples
-    are up to 5 ms off, which on the steep QRS edges is no recording noise (synthetic beats sit at
-    exact times), so the spectra are measured between QRS complexes."""
-    peaks = lead_ii_peaks(signals, list(leads), fs)
-    chosen = [leads.index(name) for name in INDEPENDENT_LEADS]
-    beats = median_beats(signals[:, chosen], peaks, fs)
-    residuals = np.full((len(signals), len(chosen), signals.shape[-1]), np.nan)
+    Inside the QRS what is left is mostly the beat's own variation and the last fraction of a
+    sample of misalignment on its steep edges, 10-100x what lies between beats, and no recording
+    noise: the spectra are measured between QRS complexes."""
+    residuals = np.full(signals.shape, np.nan)
     weights = np.ones((len(signals), signals.shape[-1]))
     t = np.arange(signals.shape[-1]) / fs
-    for index, (record, found, beat) in enumerate(zip(signals[:, chosen], peaks, beats, strict=True)):
+    for index, (record, times, beat) in enumerate(zip(signals, found.r_times, found.beats, strict=True)):
         if not np.isfinite(beat).all():
             continue
-        times = found / fs
         rrs = np.diff(times, append=times[-1] + np.median(np.diff(times)))
         laid = lay_beats(beat, BEAT_WINDOW_S, int(fs), times, rrs, float(np.median(np.diff(times))),
-                         np.ones((len(times), len(chosen))), record.shape[-1], int(fs))  # fmt: skip
+                         np.ones((len(times), len(record))), record.shape[-1], int(fs))  # fmt: skip
         residuals[index] = record - laid
         for r_time in times:
             start, stop = r_time + QRS_EXCLUDED_S[0], r_time + QRS_EXCLUDED_S[1]
