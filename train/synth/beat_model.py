@@ -335,7 +335,7 @@ def fit_beat_model(
     # mixture components: k-means within each combination (bundle-branch blocks and fascicular
     # blocks are all CD; inferior and anterior infarcts all MI): one Gaussian would blend them
     member = np.empty(len(coordinates), dtype=np.int64)
-    component_of = []
+    component_of: list[int] = []
     for i in range(len(order)):
         rows_i = np.flatnonzero(which == i)
         clusters = _kmeans(coordinates[rows_i, :-1], min(MAX_MIXTURE, len(rows_i) // min_records), min_records)
