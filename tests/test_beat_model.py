@@ -120,7 +120,7 @@ def test_fitted_record_is_seeded_and_physiological() -> None:
     other = render_fitted_record({"NORM"}, 3, 8, seed=0, fibrillation_rate=0.0, premature_rate=0.0)
     leads, _, heart_rate, axis = first
     assert np.array_equal(leads, again[0]) and not np.array_equal(leads, other[0])
-    assert leads.shape == (12, 10 * RENDER_FS) and np.isfinite(leads).all()
+    assert leads.shape == (12, 10 * packaged_model().fs) and np.isfinite(leads).all()
     assert 40 <= heart_rate <= 125 and -180 <= axis <= 180
     assert 0.3 < np.ptp(leads[1]) < 6.0  # lead II peak-to-peak, mV
     assert np.allclose(leads[2], leads[1] - leads[0])  # Einthoven, noise included

@@ -17,7 +17,6 @@ import numpy as np
 from runtime.signal import resample
 from train.synth.beat_model import INDEPENDENT_LEADS, BeatModel, lay_beats
 from train.synth.cardiac import (
-    RENDER_FS,
     beat_times,
     fibrillation_times,
     fibrillation_waves,
@@ -63,7 +62,8 @@ def render_fitted_record(
     classes: set[str], patient_index: int, ecg_id: int, seed: int, fibrillation_rate: float, premature_rate: float,
     model: BeatModel | None = None, noise_model: NoiseModel | None = None, seconds: int = 10,
 ) -> tuple[np.ndarray, dict[str, str], float, float]:  # fmt: skip
-    """One record at ``RENDER_FS``: leads ``[12, seconds * RENDER_FS]`` in mV, quality flags, heart
+    """One record at the models' own rate (100 Hz, that of the records they were fitted to): leads
+    ``[12, seconds * fs]`` in mV, quality flags, heart
     rate and frontal QRS axis, for a record carrying the superclasses ``classes``."""
     model = model or packaged_model()
     noise_model = noise_model or packaged_noise()
@@ -88,16 +88,17 @@ def render_fitted_record(
     depth = rng.normal(0.0, RESPIRATORY_GAIN_SD, size=leads_count)
     gains = np.exp(np.sin(2 * np.pi * breathing * times + phase)[:, None] * depth[None, :]
                    + rng.normal(0.0, BEAT_GAIN_SD, size=(len(times), leads_count)))  # fmt: skip
-    n = seconds * RENDER_FS
+    fs = model.fs
+    n = seconds * fs
     variation = BEAT_VARIATION * model.beat_variation(rng, len(times))
-    independent = lay_beats(beat, model.window_s, model.fs, times, rrs, record_rr, gains, n, RENDER_FS, fibrillation,
+    independent = lay_beats(beat, model.window_s, model.fs, times, rrs, record_rr, gains, n, fs, fibrillation,
                             variation)  # fmt: skip
     noise = noise_model.sample(rng)
     flags = quality_flags(noise, noise_model.fs)
-    independent += resample(noise, noise_model.fs, RENDER_FS)[:, :n]
+    independent += noise if noise_model.fs == fs else resample(noise, noise_model.fs, fs)[:, :n]
     potentials = electrodes_from_leads(independent)
     if fibrillation:
-        potentials += _NEUTRAL_ELECTRODES @ fibrillation_waves(rng, n, RENDER_FS)
+        potentials += _NEUTRAL_ELECTRODES @ fibrillation_waves(rng, n, fs)
     leads = leads_from_electrodes(potentials)
     lead_i, lead_ii = beat[0], beat[1]
     axis = float(np.degrees(np.arctan2((lead_ii - lead_i / 2).sum(), lead_i.sum())))

@@ -250,7 +250,8 @@ def records100_lowpass(leads: np.ndarray, fs: float) -> np.ndarray:
 
 
 def render_fitted(plan: RecordPlan, seed: int) -> tuple[np.ndarray, dict[str, str], float, float]:
-    """Render one record of version 3 (``train.synth.fitted``) at 500 Hz, like ``render_record``."""
+    """Render one record of version 3 (``train.synth.fitted``) at its models' rate (100 Hz; records500
+    are resampled from it and so hold nothing above 50 Hz), like ``render_record``."""
     classes = {superclass_of(code) for code, _ in plan.true_codes}
     return render_fitted_record(classes, plan.patient_index, plan.ecg_id, seed,
                                 max(FIBRILLATION_RATE[klass] for klass in classes),
@@ -265,17 +266,19 @@ def _render_and_write(
     job: tuple[RecordPlan, int, str, tuple[int, ...], str, str],
 ) -> tuple[int, dict[str, str], float, float]:
     plan, seed, root, rates, acquisition, generator = job
-    if generator == "fitted":
+    if generator == "fitted":  # rendered at its models' rate, records100's, with records100's low-pass
+        native = packaged_model().fs
         leads, flags, heart_rate, axis = render_fitted(plan, seed)
+        leads = records100_lowpass(leads, native)
     else:
+        native = RENDER_FS
         leads, flags, heart_rate, axis = render_record(
             plan, seed, emg_scale=2.0 if acquisition == "ptbxl-filter" else 1.0
         )
-    # version 3's beats and noise are fitted to records100, so its records100 take their low-pass too
-    filtered = acquisition == "ptbxl-filter" or generator == "fitted"
     for fs in rates:
-        source = records100_lowpass(leads, RENDER_FS) if filtered and fs != RENDER_FS else leads
-        signal = leads if fs == RENDER_FS else resample(source, RENDER_FS, fs)
+        filtered = acquisition == "ptbxl-filter" and fs != native
+        source = records100_lowpass(leads, native) if filtered else leads
+        signal = leads if fs == native else resample(source, native, fs)
         relative = record_name(plan.ecg_id, fs)
         folder = Path(root) / Path(relative).parent
         folder.mkdir(parents=True, exist_ok=True)
