@@ -183,3 +183,33 @@ def test_median_beats_are_aligned_within_a_sample() -> None:
 
 
 _LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+
+
+def test_write_dataset_versions_and_refusals(tmp_path: Path) -> None:
+    import json
+
+    from runtime.errors import UsageError
+    from train.synth.generate import write_dataset
+
+    fitted_info = write_dataset(tmp_path / "v3", records=12, seed=1, workers=1, progress=False)
+    dipole_info = write_dataset(tmp_path / "v2", records=12, seed=1, workers=1, progress=False, generator="dipole")
+    assert fitted_info["version"] == "synthetic-ptbxl-3" and dipole_info["version"] == "synthetic-ptbxl-2"
+    assert "CC BY 4.0" in json.loads((tmp_path / "v3" / "SYNTHETIC.json").read_text())["note"]
+    with pytest.raises(UsageError, match="--generator must be one of fitted, dipole"):
+        write_dataset(tmp_path / "x", records=2, generator="gaussian", progress=False)
+    with pytest.raises(UsageError, match="goes with --generator dipole only"):
+        write_dataset(tmp_path / "y", records=2, acquisition="ptbxl-filter", progress=False)
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_fitted_labels_follow_the_real_combinations() -> None:
+    from train.synth.generate import plan_dataset
+    from train.synth.pathology import superclass_of
+
+    plans = plan_dataset(3000, seed=0)
+    combos = [frozenset(superclass_of(code) for code, _ in plan.true_codes) for plan in plans]
+    model = packaged_model()
+    share_norm = sum(c == frozenset({"NORM"}) for c in combos) / len(combos)
+    assert abs(share_norm - model.weights[model.combination_index({"NORM"})]) < 0.03
+    assert all(model.combination_classes(model.combination_index(set(c))) == sorted(c, key=model.classes.index)
+               for c in set(combos))  # fmt: skip
