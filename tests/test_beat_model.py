@@ -213,3 +213,11 @@ def test_fitted_labels_follow_the_real_combinations() -> None:
     assert abs(share_norm - model.weights[model.combination_index({"NORM"})]) < 0.03
     assert all(model.combination_classes(model.combination_index(set(c))) == sorted(c, key=model.classes.index)
                for c in set(combos))  # fmt: skip
+
+
+def test_gallery_of_version_3(tmp_path: Path) -> None:
+    from train.synth.gallery import FITTED_EXAMPLES, render_gallery
+
+    out = render_gallery(tmp_path / "g.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 50_000
+    assert set(FITTED_EXAMPLES) >= {"NORM", "MI", "STTC", "CD", "HYP"}
