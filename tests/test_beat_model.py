@@ -14,6 +14,7 @@ from train.synth.beat_model import (
     MIN_COMBINATION_RECORDS,
     BeatModel,
     fit_beat_model,
+    independent_lead_indices,
     lay_beats,
     record_beats,
 )
@@ -144,7 +145,7 @@ def test_noise_model_gives_back_level_and_lead_correlation(tmp_path: Path) -> No
 
 def test_residuals_leave_out_the_qrs(synth_cache: PreparedDataset) -> None:
     signals = synth_cache.millivolts(np.arange(10))
-    chosen = [synth_cache.leads.index(name) for name in INDEPENDENT_LEADS]
+    chosen = independent_lead_indices(synth_cache.leads)
     residuals, weights = record_residuals(signals[:, chosen], record_beats(signals, synth_cache.leads, 100), 100)
     found = np.isfinite(residuals).all(axis=(1, 2))
     assert found.sum() >= 8 and weights.min() == 0.0 and weights.max() == 1.0

@@ -24,11 +24,11 @@ from runtime.dataset.cache import open_dataset
 from runtime.progress import Progress
 from train.synth.beat_model import (
     COMPONENTS,
-    INDEPENDENT_LEADS,
     MIN_COMBINATION_RECORDS,
     MODEL_PATH,
     NOISE_MODEL_PATH,
     fit_beat_model,
+    independent_lead_indices,
     record_beats,
 )
 from train.synth.noise_model import fit_noise_model, record_residuals
@@ -56,7 +56,7 @@ def main() -> None:
         beats.append(found.flat())
         log_rr.append(found.log_rr)
         deviations.append(found.deviations)
-        chosen = [dataset.leads.index(name) for name in INDEPENDENT_LEADS]
+        chosen = independent_lead_indices(dataset.leads)
         residual, weight = record_residuals(signals[:, chosen], found, dataset.fs)
         residuals.append(residual.astype(np.float32))
         weights.append(weight.astype(np.float32))

@@ -59,6 +59,11 @@ MODEL_CARD = (
 )
 
 
+def independent_lead_indices(leads: tuple[str, ...]) -> list[int]:
+    """Where ``INDEPENDENT_LEADS`` sit in a record's ``leads``."""
+    return [leads.index(name) for name in INDEPENDENT_LEADS]
+
+
 @dataclass(frozen=True)
 class BeatModel:
     """Per label combination, a Gaussian over median beats ``[leads, window]`` and log RR."""
@@ -178,7 +183,8 @@ def unpack_arrays(path: str | Path, names: tuple[str, ...]) -> tuple[dict[str, A
     return header, arrays
 
 
-def _smoothstep(x: np.ndarray) -> np.ndarray:
+def smoothstep(x: np.ndarray) -> np.ndarray:
+    """A raised-cosine ramp: 0 at or below 0, 1 at or above 1 (the tapers of beats and masks)."""
     clipped = np.clip(x, 0.0, 1.0)
     return 0.5 - 0.5 * np.cos(np.pi * clipped)
 
@@ -196,7 +202,7 @@ def lay_beats(
     grid = start + np.arange(beat.shape[1]) / fs
     keep = np.ones_like(grid)
     if no_p:
-        keep = 1.0 - _smoothstep((grid - P_WAVE_S[0]) / 0.02) * (1.0 - _smoothstep((grid - P_WAVE_S[1]) / 0.02))
+        keep = 1.0 - smoothstep((grid - P_WAVE_S[0]) / 0.02) * (1.0 - smoothstep((grid - P_WAVE_S[1]) / 0.02))
     shapes = (beat[None] if variation is None else beat[None] + variation) * keep
     # each shape once on a grid of the output's rate (cubic), then linear between its points per beat
     fine_grid = np.arange(start, stop + 0.5 / out_fs, 1.0 / out_fs)
@@ -211,7 +217,7 @@ def lay_beats(
         tau = t[lo:hi] - r_time
         stretch = float(np.clip(np.sqrt(record_rr / rr), *STRETCH_RANGE))
         warped = np.where(tau > QRS_END_S, QRS_END_S + (tau - QRS_END_S) * stretch, tau)
-        weight = _smoothstep((tau - start) / HEAD_TAPER_S) * _smoothstep((end - tau) / HEAD_TAPER_S)
+        weight = smoothstep((tau - start) / HEAD_TAPER_S) * smoothstep((end - tau) / HEAD_TAPER_S)
         weight = weight * (warped <= stop)
         position = np.clip((warped - start) * out_fs, 0.0, fine.shape[2] - 1.000001)
         index = position.astype(np.int64)
@@ -253,7 +259,7 @@ def record_beats(signals: np.ndarray, leads: tuple[str, ...], fs: float) -> Reco
     within one original sample, the median taken there (``BEAT_WINDOW_S`` around each peak,
     levelled at the PR segment, ``fidelity.median_beats``) and resampled back."""
     peaks = lead_ii_peaks(signals, list(leads), fs)
-    chosen = [leads.index(name) for name in INDEPENDENT_LEADS]
+    chosen = independent_lead_indices(leads)
     fine_fs = fs * ALIGNMENT_UPSAMPLING
     fine = resample(signals[:, chosen], fs, fine_fs)
     lead_ii = INDEPENDENT_LEADS.index("II")

@@ -31,6 +31,7 @@ from train.synth.beat_model import (
     RecordBeats,
     lay_beats,
     pack_arrays,
+    smoothstep,
     unpack_arrays,
 )
 from train.synth.fidelity import BEAT_WINDOW_S
@@ -102,7 +103,7 @@ def record_residuals(signals: np.ndarray, found: RecordBeats, fs: float) -> tupl
         for r_time in times:
             start, stop = r_time + QRS_EXCLUDED_S[0], r_time + QRS_EXCLUDED_S[1]
             inside = np.clip(np.minimum(t - start, stop - t) / EXCLUSION_RAMP_S, 0.0, 1.0)
-            weights[index] *= 1.0 - 0.5 * (1.0 - np.cos(np.pi * inside))
+            weights[index] *= 1.0 - smoothstep(inside)
     return residuals, weights
 
 
