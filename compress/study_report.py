@@ -183,8 +183,8 @@ def write_report(
     ]
     if manifest.get("name") == "ptb-xl-synthetic":
         lines += [
-            "**The data is synthetic** (the toolkit's embedded PTB-XL stand-in: a 3-D dipole ECG model written in "
-            "PTB-XL's layout). The numbers show that every compression step works and what it costs relative to the "
+            f"**The data is synthetic** (the toolkit's embedded PTB-XL stand-in in PTB-XL's layout, generator "
+            f"`{manifest.get('version')}`; see docs/synthetic-data.md). The numbers show that every compression step works and what it costs relative to the "
             "teacher on the same data; they are not clinical performance, and absolute AUCs on real PTB-XL will differ. "
             "Run `compress study --recipe real --data PTBXL_DIR` for real figures.",
             "",
