@@ -1,20 +1,20 @@
 """A statistical model of 12-lead median beats, fitted to real PTB-XL's training folds (generator version 3).
 
 Version 2 builds every beat from a handful of Gaussian waves along dipole directions; its
-parameters were fitted to real statistics, but a small CNN still tells its records from real ones
-(discriminator AUC 0.998) and a model trained on them reaches 0.78 on real records.  This model
-describes beats the way the real training folds show them instead:
+parameters were fitted to real statistics, but a model trained on its records reaches 0.78 on
+real ones.  This model describes beats the way the real training folds show them instead:
 
-* every training record's median beat (``fidelity.median_beats``: around its lead-II R peaks,
-  levelled at the PR segment) in the eight independent leads I, II, V1-V6, at the cache's rate,
-  and the log of its median RR interval;
+* every training record's median beat in the eight independent leads I, II, V1-V6, around its
+  lead-II R peaks aligned to a fifth of a sample (``record_beats``), levelled at the PR segment,
+  at the cache's rate, and the log of its median RR interval;
 * per *label combination* (the set of superclasses a record carries, e.g. ``MI+CD``) with at least
-  ``MIN_COMBINATION_RECORDS`` training records: the mean beat and how often the combination occurs;
-* one shared basis of ``COMPONENTS`` principal components of the beats around their combination's
-  mean, and per combination the covariance of the records' coordinates in it (with the log RR),
-  shrunk towards the pooled covariance by ``SHRINKAGE_RECORDS`` pseudo-records.
+  ``MIN_COMBINATION_RECORDS`` training records: how often it occurs, and a mixture of up to
+  ``MAX_MIXTURE`` Gaussians (k-means; each component fitted to at least that many records) over
+  the records' coordinates in one shared basis of ``COMPONENTS`` principal components and their
+  log RR, each covariance shrunk towards the pooled one by ``SHRINKAGE_RECORDS`` pseudo-records;
+* how single beats vary around their record's median beat (their covariance in the same basis).
 
-Sampling a beat is drawing coordinates from the combination's Gaussian.  What the package ships
+Sampling a beat is drawing coordinates from a component's Gaussian.  What the package ships
 (``beat_model.npz``) are these means, the basis and the Cholesky factors: statistics over at
 least ``MIN_COMBINATION_RECORDS`` records each, no record's signal.  They derive from PTB-XL
 (CC BY 4.0; see ``MODEL_CARD``).  ``tools/fit_beat_model.py REAL_CACHE`` refits them.
@@ -53,8 +53,8 @@ MODEL_PATH = Path(__file__).with_name("beat_model.npz")
 NOISE_MODEL_PATH = Path(__file__).with_name("noise_model.npz")
 MODEL_CARD = (
     "Statistics of PTB-XL's training folds 1-8 (Wagner et al., PTB-XL, a large publicly available "
-    "electrocardiography dataset, PhysioNet, CC BY 4.0): per label combination the mean median beat and the "
-    "covariance of its principal-component coordinates; the spectra and lead correlation of what records carry "
+    "electrocardiography dataset, PhysioNet, CC BY 4.0): per label combination a Gaussian mixture over the "
+    "principal-component coordinates of median beats (means and covariance factors); the spectra and lead correlation of what records carry "
     "besides their median beat; no record's signal."
 )
 
@@ -66,7 +66,8 @@ def independent_lead_indices(leads: tuple[str, ...]) -> list[int]:
 
 @dataclass(frozen=True)
 class BeatModel:
-    """Per label combination, a Gaussian over median beats ``[leads, window]`` and log RR."""
+    """Per label combination, a Gaussian mixture over median beats ``[leads, window]`` and log RR,
+    and the beat-to-beat variation around a median beat."""
 
     classes: tuple[str, ...]
     leads: tuple[str, ...]

@@ -1,11 +1,13 @@
 """Render a record from the fitted beat model (generator version 3): real-shaped beats, synthetic rhythm and noise.
 
-A record's median beat and RR interval are drawn from its label combination's Gaussian
-(``beat_model.BeatModel``), with coordinates shared in part by a patient's records.  The beat is
+A record's median beat and RR interval are drawn from its label combination's Gaussian mixture
+(``beat_model.BeatModel``), with the component and part of the coordinates shared by a patient's
+records.  The beat is
 then laid at every R peak of a rhythm drawn as in version 2 (respiratory sinus arrhythmia, atrial
 fibrillation without P waves, premature beats), its repolarization stretched with each beat's RR
-interval (Bazett: with its square root), its amplitude modulated by respiration, and the
-noise drawn from the spectra of real records' residuals (``noise_model``).
+interval (Bazett: with its square root), its shape varied a little from beat to beat and its
+amplitude modulated by respiration, and the noise drawn from the spectra of real records'
+residuals (``noise_model``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ BEAT_VARIATION = 1.0  # x the fitted beat-to-beat variation around a record's me
 RR_RANGE_S = (0.48, 1.5)
 RESPIRATORY_GAIN_SD = 0.05  # per-lead amplitude modulation with breathing (log units)
 BEAT_GAIN_SD = 0.02  # per beat and lead, independent
-# dipole directions of fibrillatory waves reach the leads through these standard electrodes
+# fibrillatory waves (version 2's atrial dipole, cardiac.fibrillation_waves) reach the electrodes RA, LA, LL,
+# V1-V6 through this one fixed set: version 2's limb vectors and precordial angles with a single gain, since
+# version 3 has no per-patient electrode placement (its beats come with the placement of real records)
 _NEUTRAL_ELECTRODES = np.array([
     [-0.5, -0.2887, 0.0], [0.5, -0.2887, 0.0], [0.0, 0.5774, 0.0],
     *[[1.8 * np.cos(a), 0.1, 1.8 * np.sin(a)] for a in np.deg2rad([120.0, 95.0, 75.0, 55.0, 30.0, 5.0])],
