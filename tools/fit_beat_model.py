@@ -1,11 +1,12 @@
 """Fit generator version 3's beat model (train/synth/beat_model.py) to real PTB-XL's training folds.
 
 Reads every training record (folds 1-8) of a prepared real PTB-XL cache, takes each record's
-median beat in the eight independent leads and its median RR interval, and fits one Gaussian per
-label combination (shared principal-component basis).  Validation and test folds never feed it.
+median beat in the eight independent leads (aligned to a fifth of a sample), its median RR
+interval and a few single beats, and fits a Gaussian mixture per label combination in a shared
+principal-component basis, plus the beat-to-beat variation.  Validation and test folds never feed it.
 Also fits the noise model (train/synth/noise_model.py) to the same records' residuals.  Writes
 both atomically (default: the packaged train/synth/beat_model.npz and noise_model.npz) and prints
-a summary.  About a minute on 2 cores.
+a summary.  About 2.5 minutes on 2 cores.
 
 Usage: python tools/fit_beat_model.py REAL_CACHE [--out PATH] [--noise-out PATH] [--components K] [--min-records N]
 """
@@ -48,6 +49,7 @@ def main() -> None:
     dataset = open_dataset(args.real_cache)
     indices = dataset.indices("train")
     beats, log_rr, residuals, weights, deviations = [], [], [], [], []
+    chosen = independent_lead_indices(dataset.leads)
     bar = Progress(len(indices), "median beats of the training folds")
     for start in range(0, len(indices), CHUNK):
         chunk = indices[start : start + CHUNK]
@@ -56,7 +58,6 @@ def main() -> None:
         beats.append(found.flat())
         log_rr.append(found.log_rr)
         deviations.append(found.deviations)
-        chosen = independent_lead_indices(dataset.leads)
         residual, weight = record_residuals(signals[:, chosen], found, dataset.fs)
         residuals.append(residual.astype(np.float32))
         weights.append(weight.astype(np.float32))

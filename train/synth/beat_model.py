@@ -289,6 +289,11 @@ def record_beats(signals: np.ndarray, leads: tuple[str, ...], fs: float) -> Reco
                        deviations=flat.reshape(len(flat), -1).astype(np.float32))  # fmt: skip
 
 
+def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of the nearest of ``centres`` ``[k, d]`` for each of ``points`` ``[n, d]``."""
+    return np.argmin(((points[:, None, :] - centres[None]) ** 2).sum(axis=2), axis=1)
+
+
 def _kmeans(points: np.ndarray, clusters: int, min_size: int, iterations: int = 30) -> np.ndarray:
     """Cluster labels ``[n]`` of ``points`` ``[n, d]`` by k-means (seeded k-means++ start), with
     clusters of fewer than ``min_size`` points dissolved into the nearest others."""
@@ -301,16 +306,16 @@ def _kmeans(points: np.ndarray, clusters: int, min_size: int, iterations: int = 
         centres.append(points[rng.choice(len(points), p=distance / distance.sum())])
     centre = np.array(centres)
     for _ in range(iterations):
-        labels = np.argmin(((points[:, None, :] - centre[None]) ** 2).sum(axis=2), axis=1)
+        labels = _nearest(points, centre)
         sizes = np.bincount(labels, minlength=len(centre))
         if sizes.min() < min_size:  # dissolve the smallest cluster, then go on
             centre = np.delete(centre, int(np.argmin(sizes)), axis=0)
             continue
         centre = np.stack([points[labels == j].mean(axis=0) for j in range(len(centre))])
-    labels = np.argmin(((points[:, None, :] - centre[None]) ** 2).sum(axis=2), axis=1)
+    labels = _nearest(points, centre)
     while (sizes := np.bincount(labels, minlength=len(centre))).min() < min_size:
         centre = np.delete(centre, int(np.argmin(sizes)), axis=0)
-        labels = np.argmin(((points[:, None, :] - centre[None]) ** 2).sum(axis=2), axis=1)
+        labels = _nearest(points, centre)
     return np.unique(labels, return_inverse=True)[1].reshape(-1)
 
 

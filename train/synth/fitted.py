@@ -2,8 +2,7 @@
 
 A record's median beat and RR interval are drawn from its label combination's Gaussian mixture
 (``beat_model.BeatModel``), with the component and part of the coordinates shared by a patient's
-records.  The beat is
-then laid at every R peak of a rhythm drawn as in version 2 (respiratory sinus arrhythmia, atrial
+records.  The beat is then laid at every R peak of a rhythm drawn as in version 2 (respiratory sinus arrhythmia, atrial
 fibrillation without P waves, premature beats), its repolarization stretched with each beat's RR
 interval (Bazett: with its square root), its shape varied a little from beat to beat and its
 amplitude modulated by respiration, and the noise drawn from the spectra of real records'
@@ -19,6 +18,8 @@ import numpy as np
 from runtime.signal import resample
 from train.synth.beat_model import INDEPENDENT_LEADS, BeatModel, lay_beats
 from train.synth.cardiac import (
+    LIMB_ELECTRODES,
+    PRECORDIAL_ANGLES_DEG,
     beat_times,
     fibrillation_times,
     fibrillation_waves,
@@ -36,9 +37,12 @@ BEAT_GAIN_SD = 0.02  # per beat and lead, independent
 # fibrillatory waves (version 2's atrial dipole, cardiac.fibrillation_waves) reach the electrodes RA, LA, LL,
 # V1-V6 through this one fixed set: version 2's limb vectors and precordial angles with a single gain, since
 # version 3 has no per-patient electrode placement (its beats come with the placement of real records)
-_NEUTRAL_ELECTRODES = np.array([
-    [-0.5, -0.2887, 0.0], [0.5, -0.2887, 0.0], [0.0, 0.5774, 0.0],
-    *[[1.8 * np.cos(a), 0.1, 1.8 * np.sin(a)] for a in np.deg2rad([120.0, 95.0, 75.0, 55.0, 30.0, 5.0])],
+FIBRILLATION_GAIN, FIBRILLATION_Y = 1.8, 0.1
+_PRECORDIAL = np.deg2rad(PRECORDIAL_ANGLES_DEG)
+_NEUTRAL_ELECTRODES = np.vstack([
+    *(LIMB_ELECTRODES[name] for name in ("RA", "LA", "LL")),
+    np.stack([FIBRILLATION_GAIN * np.cos(_PRECORDIAL), np.full(6, FIBRILLATION_Y), FIBRILLATION_GAIN * np.sin(_PRECORDIAL)],
+             axis=1),
 ])  # fmt: skip
 
 
@@ -67,8 +71,8 @@ def render_fitted_record(
     model: BeatModel | None = None, noise_model: NoiseModel | None = None, seconds: int = 10,
 ) -> tuple[np.ndarray, dict[str, str], float, float]:  # fmt: skip
     """One record at the models' own rate (100 Hz, that of the records they were fitted to): leads
-    ``[12, seconds * fs]`` in mV, quality flags, heart
-    rate and frontal QRS axis, for a record carrying the superclasses ``classes``."""
+    ``[12, seconds * fs]`` in mV, quality flags, heart rate and frontal QRS axis, for a record
+    carrying the superclasses ``classes``."""
     model = model or packaged_model()
     noise_model = noise_model or packaged_noise()
     dims = model.cholesky.shape[-1]
