@@ -125,6 +125,7 @@ def test_fitted_record_is_seeded_and_physiological() -> None:
     assert 40 <= heart_rate <= 125 and -180 <= axis <= 180
     assert 0.3 < np.ptp(leads[1]) < 6.0  # lead II peak-to-peak, mV
     assert np.allclose(leads[2], leads[1] - leads[0])  # Einthoven, noise included
+    assert np.abs(leads.mean(axis=1)).max() < 0.03  # near-zero record means, as PTB-XL stores them
     # atrial fibrillation removes P waves and makes the rhythm irregular
     af = render_fitted_record({"NORM"}, 3, 7, seed=0, fibrillation_rate=1.0, premature_rate=0.0)[0]
     assert not np.array_equal(af, leads)
@@ -134,9 +135,13 @@ def test_noise_model_gives_back_level_and_lead_correlation(tmp_path: Path) -> No
     rng = np.random.default_rng(0)
     white = rng.normal(0.0, 0.05, size=(200, 8, 1000))
     white[:, 1] = white[:, 0] + rng.normal(0.0, 0.01, size=(200, 1000))  # lead 2 follows lead 1
-    model = fit_noise_model(white, np.ones((200, 1000)), fs=100, components=3)
+    means = rng.normal(0.0, 0.004, size=(200, 8))
+    means[:10] = 0.5  # a few records far off zero do not set the spread
+    model = fit_noise_model(white, np.ones((200, 1000)), means, fs=100, components=3)
     (tmp_path / "n.npz").write_bytes(model.to_bytes())
-    drawn = np.stack([NoiseModel.load(tmp_path / "n.npz").sample(rng) for _ in range(50)])
+    loaded = NoiseModel.load(tmp_path / "n.npz")
+    assert np.allclose(loaded.offset_sd, 0.004, rtol=0.3), loaded.offset_sd  # the spread of record means
+    drawn = np.stack([loaded.sample(rng) for _ in range(50)])
     rms = np.sqrt((drawn**2).mean(axis=(0, 2)))
     assert np.allclose(rms[2:], 0.05, rtol=0.2), rms  # level (the log-spectrum bias is a few percent)
     correlation = np.corrcoef(drawn.transpose(1, 0, 2).reshape(8, -1))

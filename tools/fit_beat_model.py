@@ -48,7 +48,7 @@ def main() -> None:
     started = time.perf_counter()
     dataset = open_dataset(args.real_cache)
     indices = dataset.indices("train")
-    beats, log_rr, residuals, weights, deviations = [], [], [], [], []
+    beats, log_rr, residuals, weights, deviations, means = [], [], [], [], [], []
     chosen = independent_lead_indices(dataset.leads)
     bar = Progress(len(indices), "median beats of the training folds")
     for start in range(0, len(indices), CHUNK):
@@ -61,13 +61,14 @@ def main() -> None:
         residual, weight = record_residuals(signals[:, chosen], found, dataset.fs)
         residuals.append(residual.astype(np.float32))
         weights.append(weight.astype(np.float32))
+        means.append(signals[:, chosen].mean(axis=-1))
         bar.update(len(chunk))
     bar.close()
     source = {"dataset": dataset.manifest.get("name"), "content_hash": dataset.manifest.get("content_hash"),
               "folds": "1-8"}  # fmt: skip
     model = fit_beat_model(np.concatenate(beats), np.concatenate(log_rr), np.concatenate(deviations), np.asarray(dataset.labels[indices]),
                            dataset.classes, dataset.fs, source, args.components, args.min_records)  # fmt: skip
-    noise = fit_noise_model(np.concatenate(residuals), np.concatenate(weights), dataset.fs)
+    noise = fit_noise_model(np.concatenate(residuals), np.concatenate(weights), np.concatenate(means), dataset.fs)
     atomic_write_bytes(args.out, model.to_bytes())
     atomic_write_bytes(args.noise_out, noise.to_bytes())
     combos = {"+".join(model.combination_classes(i)): int(n) for i, n in enumerate(model.counts)}

@@ -54,8 +54,8 @@ NOISE_MODEL_PATH = Path(__file__).with_name("noise_model.npz")
 MODEL_CARD = (
     "Statistics of PTB-XL's training folds 1-8 (Wagner et al., PTB-XL, a large publicly available "
     "electrocardiography dataset, PhysioNet, CC BY 4.0): per label combination a Gaussian mixture over the "
-    "principal-component coordinates of median beats (means and covariance factors); the spectra and lead correlation of what records carry "
-    "besides their median beat; no record's signal."
+    "principal-component coordinates of median beats (means and covariance factors); the spectra and lead correlation of "
+    "what records carry besides their median beat, and the spread of record means; no record's signal."
 )
 
 

@@ -4,7 +4,7 @@
 prepared dataset only (PTB-XL folds 1-8: validation and test folds never feed it) and writes
 ``fidelity.json`` and PNG plots:
 
-* per lead: peak-to-peak amplitude and RMS distributions (percentiles);
+* per lead: peak-to-peak amplitude, RMS and record-mean distributions (percentiles);
 * heart rate and beat-to-beat variability (RR standard deviation) from R peaks found on lead II
   (a derivative-energy detector with a 250 ms refractory period), overall and per class;
 * frontal QRS axis from the net areas of leads I and aVF;
@@ -250,6 +250,7 @@ def describe(signals: np.ndarray, labels: np.ndarray, dataset: PreparedDataset) 
         "records": len(signals),
         "peak_to_peak_mv": {lead: _percentiles(np.ptp(signals[:, i], axis=1)) for i, lead in enumerate(leads)},
         "rms_mv": {lead: _percentiles(np.sqrt(np.mean(signals[:, i] ** 2, axis=1))) for i, lead in enumerate(leads)},
+        "record_mean_mv": {lead: _percentiles(np.mean(signals[:, i], axis=1)) for i, lead in enumerate(leads)},
         "heart_rate_bpm": _percentiles(rates),
         "rr_sd_ms": _percentiles(variability),
         "beats_found": float(np.mean(np.isfinite(rates))),

@@ -6,7 +6,7 @@ records.  The beat is then laid at every R peak of a rhythm drawn as in version 
 fibrillation without P waves, premature beats), its repolarization stretched with each beat's RR
 interval (Bazett: with its square root), its shape varied a little from beat to beat and its
 amplitude modulated by respiration, and the noise drawn from the spectra of real records'
-residuals (``noise_model``).
+residuals (``noise_model``); each lead's mean is then set as PTB-XL's are, near zero.
 """
 
 from __future__ import annotations
@@ -104,6 +104,7 @@ def render_fitted_record(
     noise = noise_model.sample(rng)
     flags = quality_flags(noise, noise_model.fs)
     independent += noise if noise_model.fs == fs else resample(noise, noise_model.fs, fs)[:, :n]
+    independent += noise_model.offsets(rng)[:, None] - independent.mean(axis=1, keepdims=True)
     potentials = electrodes_from_leads(independent)
     if fibrillation:
         potentials += _NEUTRAL_ELECTRODES @ fibrillation_waves(rng, n, fs)

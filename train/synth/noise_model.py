@@ -10,7 +10,10 @@ summarized, in the eight independent leads, by
 * its log power spectrum per lead, smoothed over ``SMOOTHING_BINS`` frequency bins: the mean over
   records and the ``COMPONENTS`` principal directions in which records differ (noisy and quiet
   records, drifting and steady baselines), with their spreads;
-* the correlation between leads (noise enters at the electrodes and so reaches several leads).
+* the correlation between leads (noise enters at the electrodes and so reaches several leads);
+* how far each lead's record mean strays from zero: PTB-XL stores its records with the mean of
+  every lead removed, to within a few µV (the beats laid on a zero baseline have a mean of their
+  own, 0.06 mV in lead II, which alone told real from synthetic records apart).
 
 Sampling draws a record's spectrum from that Gaussian and shapes correlated white noise with it.
 These are averages over thousands of records; no record's signal.
@@ -54,6 +57,7 @@ class NoiseModel:
     basis: np.ndarray  # [K, leads * bins], orthonormal
     spread: np.ndarray  # [K], standard deviation along each direction
     mixing: np.ndarray  # [leads, leads], Cholesky factor of the between-lead correlation
+    offset_sd: np.ndarray  # [leads], robust standard deviation of a record's mean, mV
 
     def sample(self, rng: np.random.Generator) -> np.ndarray:
         """One record's noise ``[leads, samples]`` in mV at ``fs``."""
@@ -64,9 +68,13 @@ class NoiseModel:
         spectrum[:, 0] = 0.0
         return np.fft.irfft(spectrum, n=self.samples, axis=1)
 
+    def offsets(self, rng: np.random.Generator) -> np.ndarray:
+        """One record's per-lead mean ``[leads]`` in mV (its leads' means are removed first)."""
+        return rng.standard_normal(len(self.offset_sd)) * self.offset_sd
+
     def arrays(self) -> dict[str, np.ndarray]:
         return {"mean_log_power": self.mean_log_power, "basis": self.basis, "spread": self.spread,
-                "mixing": self.mixing}  # fmt: skip
+                "mixing": self.mixing, "offset_sd": self.offset_sd}  # fmt: skip
 
     def to_bytes(self) -> bytes:
         header = {"fs": self.fs, "samples": self.samples, "leads": INDEPENDENT_LEADS, "card": MODEL_CARD}
@@ -75,7 +83,7 @@ class NoiseModel:
     @classmethod
     def load(cls, path: str | Path = NOISE_MODEL_PATH) -> NoiseModel:
         """Read a model written by ``to_bytes`` (the packaged one by default)."""
-        header, arrays = unpack_arrays(path, ("mean_log_power", "basis", "spread", "mixing"))
+        header, arrays = unpack_arrays(path, ("mean_log_power", "basis", "spread", "mixing", "offset_sd"))
         try:
             return cls(fs=int(header["fs"]), samples=int(header["samples"]), **arrays)
         except (KeyError, TypeError, ValueError) as exc:
@@ -120,9 +128,13 @@ def smoothed_log_power(residuals: np.ndarray, weights: np.ndarray) -> np.ndarray
     return np.log(smoothed + 1e-12)
 
 
-def fit_noise_model(residuals: np.ndarray, weights: np.ndarray, fs: int, components: int = COMPONENTS) -> NoiseModel:
+def fit_noise_model(residuals: np.ndarray, weights: np.ndarray, record_means: np.ndarray, fs: int,
+                    components: int = COMPONENTS) -> NoiseModel:  # fmt: skip
     """Fit the spectra and lead correlation to residuals ``[n, leads, samples]`` seen through
-    ``weights`` ``[n, samples]`` (``record_residuals``; NaN rows and flat leads left out)."""
+    ``weights`` ``[n, samples]`` (``record_residuals``; NaN rows and flat leads left out), and the
+    spread of the records' own means ``[n, leads]`` (robust: 1.4826 x the median absolute deviation
+    from zero, so that the few records with a large offset do not set it)."""
+    offset_sd = 1.4826 * np.median(np.abs(record_means), axis=0)
     keep = np.isfinite(residuals).all(axis=(1, 2))
     residuals, weights = residuals[keep], weights[keep]
     residuals = (
@@ -145,6 +157,7 @@ def fit_noise_model(residuals: np.ndarray, weights: np.ndarray, fs: int, compone
         basis=vt[:k],
         spread=singular[:k] / np.sqrt(len(flat) - 1),
         mixing=np.linalg.cholesky(correlation + 1e-6 * np.eye(len(correlation))),
+        offset_sd=offset_sd,
     )
 
 
