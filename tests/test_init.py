@@ -54,6 +54,10 @@ def test_synth_report_compares_two_datasets(synth_cache, tmp_path: Path) -> None
     norm_v2 = report["real"]["per_class"]["NORM"]["record_wave_peaks_mv"]["V2"]
     assert set(norm_v2) == {"P", "R", "S", "T"} and norm_v2["R"]["p5"] <= norm_v2["R"]["p50"] <= norm_v2["R"]["p95"]
     assert set(report["wave_peak_spread_ratio"]["NORM"].values()) == {1.0}
+    # the default's records sit near zero mean, as PTB-XL's do; the report splits 30-50 Hz power
+    assert all(abs(lead["p50"]) < 0.01 for lead in report["synthetic"]["record_mean_mv"].values())
+    high = report["real"]["high_band_power"]
+    assert high["band_hz"] == [30.0, 50.0] and high["between"]["II"]["p50"] > 0 and high["qrs"]["II"]["p50"] > 0
 
 
 def test_median_beat_reads_known_wave_amplitudes() -> None:

@@ -13,7 +13,8 @@ prepared dataset only (PTB-XL folds 1-8: validation and test folds never feed it
   synthetic normal beat is fitted to: tools/fit_normal_beat.py) and, per class, the RMS
   difference between the real and synthetic median beats;
 * power spectra per lead (Welch, 2.56 s windows) and band powers: baseline (< 0.5 Hz),
-  P/T (0.5-5), QRS (5-15), high (15-40 Hz);
+  P/T (0.5-5), QRS (5-15), high (15-40 Hz); and the 30-50 Hz power inside the QRS complexes
+  and between them, per lead (``high_band_power``);
 * a discriminator: a small CNN trained to tell real from synthetic records on 80% of the
   sampled records, scored (ROC AUC) on the other 20% (0.5: indistinguishable); and the same on
   band-limited copies (``DISCRIMINATOR_BANDS``), which says where the generator gives itself
@@ -40,6 +41,8 @@ BANDS = (("baseline <0.5 Hz", 0.0, 0.5), ("P/T 0.5-5 Hz", 0.5, 5.0), ("QRS 5-15 
 PERCENTILES = (5, 25, 50, 75, 95)
 DISCRIMINATOR_BANDS = (("0.5-15 Hz", 0.5, 15.0), ("15-45 Hz", 15.0, 45.0))
 BEAT_WINDOW_S = (-0.3, 0.6)  # the median beat, around each lead-II R peak
+QRS_WINDOW_S = (-0.08, 0.1)  # the QRS complex, around each R peak
+HIGH_BAND_HZ = (30.0, 50.0)  # where real records carry the most power that synthetic ones lack
 # where each wave's peak is read off a median beat, seconds from the R peak; the level of the PR
 # segment is the beat's zero (the baseline under P and T)
 WAVE_WINDOWS_S = {"P": (-0.25, -0.08), "R": (-0.04, 0.04), "S": (0.0, 0.08), "T": (0.15, 0.45)}
@@ -220,6 +223,25 @@ def spectra(signals: np.ndarray, fs: float, window: int = 256) -> tuple[np.ndarr
     return np.fft.rfftfreq(window, 1 / fs), power.mean(axis=(0, 2))
 
 
+def high_band_power(signals: np.ndarray, peaks: list[np.ndarray], fs: float, leads: list[str]) -> dict[str, Any]:
+    """Per lead, percentiles over records of the ``HIGH_BAND_HZ`` power (mV^2, summed over the
+    record's samples and divided by their number) inside the QRS windows (``QRS_WINDOW_S`` around
+    each lead-II R peak) and between them: is a high-frequency gap in the beats or in the noise?"""
+    power = band_limited(signals, fs, *HIGH_BAND_HZ).astype(np.float64) ** 2
+    t = np.arange(signals.shape[-1]) / fs
+    inside = np.zeros(signals.shape[::2], dtype=bool)  # [n, samples]
+    for row, found in enumerate(peaks):
+        for r_time in found / fs:
+            inside[row] |= (t > r_time + QRS_WINDOW_S[0]) & (t < r_time + QRS_WINDOW_S[1])
+    found_any = inside.any(axis=1)
+    samples = signals.shape[-1]
+    qrs = (power * inside[:, None]).sum(axis=-1)[found_any] / samples
+    between = (power * ~inside[:, None]).sum(axis=-1)[found_any] / samples
+    return {"qrs": {lead: _percentiles(qrs[:, i] * 1e6) for i, lead in enumerate(leads)},
+            "between": {lead: _percentiles(between[:, i] * 1e6) for i, lead in enumerate(leads)},
+            "unit": "uV^2", "band_hz": list(HIGH_BAND_HZ)}  # fmt: skip
+
+
 def _percentiles(values: np.ndarray) -> dict[str, float]:
     finite = values[np.isfinite(values)]
     return {f"p{q}": round(float(np.percentile(finite, q)), 4) for q in PERCENTILES} if len(finite) else {}
@@ -256,6 +278,7 @@ def describe(signals: np.ndarray, labels: np.ndarray, dataset: PreparedDataset) 
         "beats_found": float(np.mean(np.isfinite(rates))),
         "qrs_axis_deg": _percentiles(qrs_axis(signals, leads.index("I"), leads.index("aVF"))),
         "band_power_share": {name: dict(zip(leads, values, strict=True)) for name, values in bands.items()},
+        "high_band_power": high_band_power(signals, peaks, fs, leads),
         "per_class": per_class,
         "_psd": (frequencies, psd, rates, variability),
         "_beats": class_beats,

@@ -37,12 +37,12 @@ from train.synth.beat_model import (
     smoothstep,
     unpack_arrays,
 )
-from train.synth.fidelity import BEAT_WINDOW_S
+from train.synth.fidelity import BEAT_WINDOW_S, QRS_WINDOW_S
 
 COMPONENTS = 8
 # quality flags of the CSV (PTB-XL's columns), from the drawn noise: RMS in mV of a band of any lead
 BASELINE_DRIFT_MV, STATIC_NOISE_MV = 0.15, 0.03
-QRS_EXCLUDED_S, EXCLUSION_RAMP_S = (-0.08, 0.1), 0.02  # around each R peak: left out of the spectra
+EXCLUSION_RAMP_S = 0.02  # the QRS window (fidelity.QRS_WINDOW_S) is left out of the spectra, with these ramps
 FLAT_LEAD_MV = 0.002  # residual RMS below this: the lead was not recorded (left out of the fit)
 SMOOTHING_BINS = 5
 
@@ -93,7 +93,7 @@ class NoiseModel:
 def record_residuals(signals: np.ndarray, found: RecordBeats, fs: float) -> tuple[np.ndarray, np.ndarray]:
     """(records ``[n, INDEPENDENT_LEADS, samples]`` minus their median beats laid at their own R
     peaks (``found``, from ``beat_model.record_beats``), NaN rows where no beat was found; weights
-    ``[n, samples]`` that leave out each QRS complex, ``QRS_EXCLUDED_S`` around its R peak).
+    ``[n, samples]`` that leave out each QRS complex, ``QRS_WINDOW_S`` around its R peak).
 
     Inside the QRS what is left is mostly the beat's own variation and the last fraction of a
     sample of misalignment on its steep edges, 10-100x what lies between beats, and no recording
@@ -109,7 +109,7 @@ def record_residuals(signals: np.ndarray, found: RecordBeats, fs: float) -> tupl
                          np.ones((len(times), len(record))), record.shape[-1], int(fs))  # fmt: skip
         residuals[index] = record - laid
         for r_time in times:
-            start, stop = r_time + QRS_EXCLUDED_S[0], r_time + QRS_EXCLUDED_S[1]
+            start, stop = r_time + QRS_WINDOW_S[0], r_time + QRS_WINDOW_S[1]
             inside = np.clip(np.minimum(t - start, stop - t) / EXCLUSION_RAMP_S, 0.0, 1.0)
             weights[index] *= 1.0 - smoothstep(inside)
     return residuals, weights
