@@ -107,9 +107,14 @@ fp32 = max(abs(a - b) for x, y in zip(probabilities(ref / "fp32.json"), probabil
 auc = {Path(r["model"]).name: r["macro_auc"] for r in json.loads((ref / "bench.json").read_text())["rows"]}
 auc_arm = {Path(r["model"]).name: r["macro_auc"] for r in json.loads((arm / "bench.json").read_text())["rows"]}
 monitor_same = (ref / "monitor.json").read_text().count("\n") == (arm / "monitor.json").read_text().count("\n")
-checks = [("int8 classify bit-identical", int8 == 0.0, f"max |diff| {int8:.3g}"),
+import os
+strict, atol = os.environ.get("STRICT_INT8", "1") == "1", float(os.environ.get("INT8_ATOL", "0.02"))
+auc_gap = max(abs(auc[name] - auc_arm[name]) for name in auc)
+checks = [("int8 classify bit-identical" if strict else f"int8 classify within {atol}", int8 == 0.0 if strict else int8 <= atol,
+           f"max |diff| {int8:.3g}"),
           ("fp32 classify within 1e-5", fp32 <= 1e-5, f"max |diff| {fp32:.3g}"),
-          ("benchmark AUC identical", auc == auc_arm, f"{auc_arm}"),
+          ("benchmark AUC identical" if strict else "benchmark AUC within 0.002", auc == auc_arm if strict else auc_gap <= 0.002,
+           f"{auc_arm}"),
           ("monitor emits the same number of results", monitor_same, ""),
           ("quantize ran torch-free", (arm / "quantized.onnx").is_file(), (arm / "quantize.txt").read_text().strip().splitlines()[0])]
 for name, ok, detail in checks:
