@@ -33,10 +33,15 @@ from scipy.interpolate import CubicSpline
 
 from runtime.errors import DataError
 from runtime.signal import resample
-from train.synth.fidelity import BEAT_WINDOW_S, beat_windows, lead_ii_peaks, median_beats
+from train.synth.fidelity import BEAT_WINDOW_S, QRS_WINDOW_S, beat_windows, lead_ii_peaks, median_beats
 
 INDEPENDENT_LEADS = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")  # the other four follow from I and II
 COMPONENTS = 40
+# the next principal components of median beats, drawn from one Gaussian for every combination: the
+# fine detail of QRS complexes (notches, slurs, sharp peaks) that the first COMPONENTS smooth away
+DETAIL_COMPONENTS = 80
+QRS_COMPONENTS = 40  # principal directions of single beats' deviations inside the QRS window
+QRS_TAPER_S = 0.02  # the QRS window fades over this much at either end
 BEATS_PER_RECORD = 4  # single beats per record whose deviation from its median beat feeds the beat-to-beat spread
 BEAT_TRIM_PERCENTILE = 50  # the calmer half of single beats: the other half's deviations are mostly noise, missed
 # or ectopic beats and artefacts, which the noise model and the rhythm already draw
@@ -49,13 +54,18 @@ STRETCH_RANGE = (0.8, 1.25)
 HEAD_TAPER_S = 0.04  # a beat fades in over its window's first 40 ms ...
 TAIL_GAP_S = 0.22  # ... and out over the 40 ms before this long ahead of the next R peak
 P_WAVE_S = (-0.25, -0.10)  # where atrial fibrillation removes the P wave, relative to the R peak
+# a beat is laid through a cubic spline on a grid this many times finer than the output, then linearly
+# between that grid's points: linear steps at the output's own rate would keep, averaged over where the
+# R peak falls between samples, 56% of the 30 Hz and 40% of the 40 Hz power of a QRS complex
+LAYING_UPSAMPLING = 10
 MODEL_PATH = Path(__file__).with_name("beat_model.npz")
 NOISE_MODEL_PATH = Path(__file__).with_name("noise_model.npz")
 MODEL_CARD = (
     "Statistics of PTB-XL's training folds 1-8 (Wagner et al., PTB-XL, a large publicly available "
     "electrocardiography dataset, PhysioNet, CC BY 4.0): per label combination a Gaussian mixture over the "
-    "principal-component coordinates of median beats (means and covariance factors); the spectra and lead correlation of "
-    "what records carry besides their median beat, and the spread of record means; no record's signal."
+    "principal-component coordinates of median beats (means and covariance factors), the spread of the next components "
+    "and of single beats' deviations inside the QRS; the spectra and lead correlation of what records carry besides "
+    "their median beat, and the spread of record means; no record's signal."
 )
 
 
@@ -81,11 +91,20 @@ class BeatModel:
     basis: np.ndarray  # [K, D]: orthonormal principal components of beats around their combination's mean
     cholesky: np.ndarray  # [M, K + 1, K + 1]: of the covariance of (coordinates, log RR) in each component
     beat_cholesky: np.ndarray  # [K, K]: of the covariance of single beats' coordinates around their median beat
+    detail_basis: np.ndarray  # [J, D]: the principal components after ``basis``, orthonormal to it
+    detail_spread: np.ndarray  # [J]: standard deviation of median beats along each of them
+    qrs_basis: np.ndarray  # [Q, D]: principal directions of single beats' deviations inside the QRS window
+    qrs_spread: np.ndarray  # [Q]: standard deviation along each
     source: dict[str, Any]
 
     @property
     def window(self) -> int:
         return int(self.basis.shape[1] // len(self.leads))
+
+    @property
+    def dims(self) -> int:
+        """How many standard-normal coordinates ``sample`` takes: mixture (K + 1), then detail (J)."""
+        return int(self.cholesky.shape[-1] + len(self.detail_spread))
 
     @property
     def weights(self) -> np.ndarray:
@@ -114,19 +133,22 @@ class BeatModel:
         self, index: int, standard_normal: np.ndarray, pick: float = 0.0, spread: float = 1.0
     ) -> tuple[np.ndarray, float]:
         """(median beat ``[leads, window]`` in mV, RR interval in s) of combination ``index``, from
-        its mixture component ``pick`` selects, for standard-normal coordinates ``[K + 1]``;
-        ``spread`` scales the between-record variation."""
+        its mixture component ``pick`` selects, for standard-normal coordinates ``[dims]`` (the
+        mixture's K + 1, then the detail's J); ``spread`` scales the between-record variation."""
         component = self.component(index, pick)
-        drawn = spread * (self.cholesky[component] @ standard_normal)
         k = self.basis.shape[0]
-        beat = self.means[component, :-1] + drawn[:k] @ self.basis
+        drawn = spread * (self.cholesky[component] @ standard_normal[: k + 1])
+        detail = spread * self.detail_spread * standard_normal[k + 1 : k + 1 + len(self.detail_spread)]
+        beat = self.means[component, :-1] + drawn[:k] @ self.basis + detail @ self.detail_basis
         rr = float(np.exp(self.means[component, -1] + drawn[k]))
         return beat.reshape(len(self.leads), self.window), rr
 
     def beat_variation(self, rng: np.random.Generator, beats: int) -> np.ndarray:
-        """How ``beats`` successive beats ``[beats, leads, window]`` differ from their record's median beat."""
+        """How ``beats`` successive beats ``[beats, leads, window]`` differ from their record's median
+        beat: in the shape of median beats (``basis``) and, inside the QRS, in directions of their own."""
         drawn = rng.standard_normal((beats, self.basis.shape[0])) @ self.beat_cholesky.T
-        return (drawn @ self.basis).reshape(beats, len(self.leads), self.window)
+        qrs = rng.standard_normal((beats, len(self.qrs_spread))) * self.qrs_spread
+        return (drawn @ self.basis + qrs @ self.qrs_basis).reshape(beats, len(self.leads), self.window)
 
     def to_bytes(self) -> bytes:
         """The model as a compressed ``.npz`` (float32 arrays and a JSON header)."""
@@ -134,14 +156,16 @@ class BeatModel:
                   "source": self.source, "card": MODEL_CARD}  # fmt: skip
         arrays = {"combinations": self.combinations, "counts": self.counts, "component_of": self.component_of,
                   "component_counts": self.component_counts, "means": self.means,
-                  "basis": self.basis, "cholesky": self.cholesky, "beat_cholesky": self.beat_cholesky}  # fmt: skip
+                  "basis": self.basis, "cholesky": self.cholesky, "beat_cholesky": self.beat_cholesky,
+                  "detail_basis": self.detail_basis, "detail_spread": self.detail_spread,
+                  "qrs_basis": self.qrs_basis, "qrs_spread": self.qrs_spread}  # fmt: skip
         return pack_arrays(header, arrays)
 
     @classmethod
     def load(cls, path: str | Path = MODEL_PATH) -> BeatModel:
         """Read a model written by ``to_bytes`` (the packaged one by default)."""
         names = ("combinations", "counts", "component_of", "component_counts", "means", "basis", "cholesky",
-                 "beat_cholesky")  # fmt: skip
+                 "beat_cholesky", "detail_basis", "detail_spread", "qrs_basis", "qrs_spread")  # fmt: skip
         header, arrays = unpack_arrays(path, names)
         try:
             return cls(
@@ -205,8 +229,9 @@ def lay_beats(
     if no_p:
         keep = 1.0 - smoothstep((grid - P_WAVE_S[0]) / 0.02) * (1.0 - smoothstep((grid - P_WAVE_S[1]) / 0.02))
     shapes = (beat[None] if variation is None else beat[None] + variation) * keep
-    # each shape once on a grid of the output's rate (cubic), then linear between its points per beat
-    fine_grid = np.arange(start, stop + 0.5 / out_fs, 1.0 / out_fs)
+    # each shape once on a fine grid (cubic), then linear between its points per beat
+    fine_fs = out_fs * LAYING_UPSAMPLING
+    fine_grid = np.arange(start, stop + 0.5 / fine_fs, 1.0 / fine_fs)
     fine = CubicSpline(grid, shapes, axis=2)(np.clip(fine_grid, start, stop))  # [shapes, leads, points]
     t = np.arange(n) / out_fs
     signal = np.zeros((beat.shape[0], n))
@@ -220,7 +245,7 @@ def lay_beats(
         warped = np.where(tau > QRS_END_S, QRS_END_S + (tau - QRS_END_S) * stretch, tau)
         weight = smoothstep((tau - start) / HEAD_TAPER_S) * smoothstep((end - tau) / HEAD_TAPER_S)
         weight = weight * (warped <= stop)
-        position = np.clip((warped - start) * out_fs, 0.0, fine.shape[2] - 1.000001)
+        position = np.clip((warped - start) * fine_fs, 0.0, fine.shape[2] - 1.000001)
         index = position.astype(np.int64)
         fraction = position - index
         shape = fine[0 if variation is None else b]
@@ -319,6 +344,31 @@ def _kmeans(points: np.ndarray, clusters: int, min_size: int, iterations: int = 
     return np.unique(labels, return_inverse=True)[1].reshape(-1)
 
 
+def qrs_taper(window: int, fs: float) -> np.ndarray:
+    """Weights ``[window]`` over a beat window (``BEAT_WINDOW_S``): 1 inside ``QRS_WINDOW_S``,
+    fading to 0 over ``QRS_TAPER_S`` on either side."""
+    t = BEAT_WINDOW_S[0] + np.arange(window) / fs
+    inside = np.minimum(t - QRS_WINDOW_S[0], QRS_WINDOW_S[1] - t) / QRS_TAPER_S + 1.0
+    return smoothstep(np.clip(inside, 0.0, 1.0))
+
+
+def _qrs_deviation_components(deviations: np.ndarray, leads: int, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """(``QRS_COMPONENTS`` principal directions ``[Q, D]``, their standard deviations ``[Q]``) of
+    single beats' deviations ``[m, D]`` from their median beat, seen inside the QRS window only
+    (``qrs_taper``; outside it the noise model draws what records carry), over the calmer
+    ``BEAT_TRIM_PERCENTILE``% of beats as for the rest of the beat-to-beat variation."""
+    finite = deviations[np.isfinite(deviations).all(axis=1)].astype(np.float64)
+    window = deviations.shape[1] // leads
+    inside = (finite.reshape(len(finite), leads, window) * qrs_taper(window, fs)).reshape(len(finite), -1)
+    if len(inside) < 2:
+        return np.zeros((0, deviations.shape[1])), np.zeros(0)
+    size = np.linalg.norm(inside, axis=1)
+    inside = inside[size <= np.percentile(size, BEAT_TRIM_PERCENTILE)]
+    _, singular, vt = np.linalg.svd(inside, full_matrices=False)  # about zero: deviations from the median
+    q = min(QRS_COMPONENTS, len(singular))
+    return vt[:q], singular[:q] / np.sqrt(max(1, len(inside) - 1))
+
+
 def fit_beat_model(
     beats: np.ndarray, log_rr: np.ndarray, deviations: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], fs: int,
     source: dict[str, Any], components: int = COMPONENTS, min_records: int = MIN_COMBINATION_RECORDS,
@@ -341,8 +391,9 @@ def fit_beat_model(
     which = np.array([position.get(int(c), -1) for c in inverse])[rows]
     centred = augmented[rows] - combination_means[which]
     k = min(components, centred.shape[0] - 1, beats.shape[1])
-    _, _, vt = np.linalg.svd(centred[:, :-1], full_matrices=False)
+    _, singular, vt = np.linalg.svd(centred[:, :-1], full_matrices=False)
     basis = vt[:k]
+    detail = slice(k, min(k + DETAIL_COMPONENTS, len(singular)))
     coordinates = np.concatenate([centred[:, :-1] @ basis.T, centred[:, -1:]], axis=1)
     # mixture components: k-means within each combination (bundle-branch blocks and fascicular
     # blocks are all CD; inferior and anterior infarcts all MI): one Gaussian would blend them
@@ -368,6 +419,7 @@ def fit_beat_model(
     size = np.linalg.norm(within, axis=1)
     within = within[size <= np.percentile(size, BEAT_TRIM_PERCENTILE)] if len(within) else within
     beat_covariance = within.T @ within / max(1, len(within) - 1)
+    qrs_basis, qrs_spread = _qrs_deviation_components(deviations, len(INDEPENDENT_LEADS), fs)
     explained = float(np.sum(coordinates[:, :-1] ** 2) / np.sum(centred[:, :-1] ** 2))
     return BeatModel(
         classes=tuple(classes),
@@ -382,6 +434,10 @@ def fit_beat_model(
         basis=basis,
         cholesky=np.stack(factors),
         beat_cholesky=np.linalg.cholesky(beat_covariance + 1e-9 * np.eye(k)),
+        detail_basis=vt[detail],
+        detail_spread=singular[detail] / np.sqrt(max(1, len(centred) - 1)),
+        qrs_basis=qrs_basis,
+        qrs_spread=qrs_spread,
         source={**source, "records": int(rows.sum()), "components": int(k), "mixture_components": len(component_counts),
                 "variance_explained": round(explained, 4), "min_records": int(min_records)},
     )  # fmt: skip

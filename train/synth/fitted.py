@@ -75,7 +75,7 @@ def render_fitted_record(
     carrying the superclasses ``classes``."""
     model = model or packaged_model()
     noise_model = noise_model or packaged_noise()
-    dims = model.cholesky.shape[-1]
+    dims = model.dims
     patient = np.random.default_rng([seed, 12, patient_index]).standard_normal(dims)
     rng = np.random.default_rng([seed, 13, ecg_id])
     coordinates = np.sqrt(PATIENT_SHARE) * patient + np.sqrt(1.0 - PATIENT_SHARE) * rng.standard_normal(dims)
