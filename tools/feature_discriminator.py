@@ -70,8 +70,9 @@ FEATURE_GROUPS: dict[str, FeatureGroup] = {
 }
 
 
-def group_aucs(real: np.ndarray, synthetic: np.ndarray, fs: float, seed: int) -> dict[str, float]:
-    """Cross-validated ROC AUC of real (1) vs synthetic (0) per feature group, and of all together."""
+def group_aucs(real: np.ndarray, synthetic: np.ndarray, fs: float, seed: int, rounds: int = 200) -> dict[str, float]:
+    """Cross-validated ROC AUC of real (1) vs synthetic (0) per feature group, and of all together
+    (``rounds``: boosting iterations of each classifier)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -81,7 +82,7 @@ def group_aucs(real: np.ndarray, synthetic: np.ndarray, fs: float, seed: int) ->
     folds = StratifiedKFold(5, shuffle=True, random_state=seed)
 
     def auc(features: np.ndarray) -> float:
-        model = HistGradientBoostingClassifier(max_iter=200, random_state=seed)
+        model = HistGradientBoostingClassifier(max_iter=rounds, random_state=seed)
         scores = cross_val_predict(model, features, y, cv=folds, method="predict_proba")[:, 1]
         return round(float(roc_auc_score(y, scores)), 4)
 
