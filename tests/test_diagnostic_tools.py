@@ -38,3 +38,29 @@ def test_qrs_band_power_counts_only_what_lies_inside_the_qrs_windows() -> None:
     inside = measure(np.stack([tone * near]), r_times, fs)[0]
     outside = measure(np.stack([tone * (np.min(np.abs(t[:, None] - r_times[None]), axis=1) > 0.3)]), r_times, fs)[0]
     assert inside > 1e4 and outside < 0.02 * inside
+
+
+def test_pretraining_curves_pick_each_arms_rate_and_plot(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    def run(name: str, val: float, test: float) -> None:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "run.json").write_text(json.dumps({"val_macro_auc": val, "test_macro_auc": test}))
+        rows = [{"epoch": e, "val_macro_auc": val - 0.01 * (2 - e)} for e in range(3)]
+        (folder / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+
+    for seed in (0, 1):
+        run(f"n1000-s{seed}-real", 0.88, 0.87)
+        run(f"n1000-lr0.01-s{seed}-real", 0.89, 0.875)  # the real arm's better rate
+        run(f"n1000-s{seed}-init", 0.90, 0.89)
+        run(f"n1000-lr0.01-s{seed}-init", 0.85, 0.84)
+    out = tmp_path / "curves.png"
+    done = subprocess.run([sys.executable, str(TOOLS / "pretraining_curves.py"), str(tmp_path), str(out)],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["1000-real"]["lr"] == "0.01" and figures["1000-init"]["lr"] == "0.001"
+    assert out.read_bytes().startswith(b"\x89PNG")
