@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 from pathlib import Path
 from types import ModuleType
 
@@ -64,3 +65,15 @@ def test_pretraining_curves_pick_each_arms_rate_and_plot(tmp_path: Path) -> None
     figures = json.loads(done.stdout)
     assert figures["1000-real"]["lr"] == "0.01" and figures["1000-init"]["lr"] == "0.001"
     assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def test_repeated_samples_are_found_where_the_lead_holds_still() -> None:
+    fs = 100.0
+    rng = np.random.default_rng(0)
+    lead = np.round(rng.normal(0.0, 0.05, size=1000), 3)  # noisy, in 1 uV steps
+    peaks = np.array([100, 300, 500, 700, 900])
+    for here, following in itertools.pairwise(peaks):
+        lead[here + int(0.6 * (following - here)) : following - 25 + 1] = 0.012  # a still TP segment
+    shares = _tool("repeated_samples").segment_shares(lead, peaks, fs)
+    assert shares["TP segment"] == 1.0 and shares["QRS to T"] < 0.05
+    assert shares["QRS to T"] < shares["whole record"] < shares["TP segment"]
