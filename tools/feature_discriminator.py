@@ -23,7 +23,7 @@ from collections.abc import Callable
 import numpy as np
 
 from runtime.dataset.cache import open_dataset
-from train.synth.fidelity import band_limited, training_records
+from train.synth.fidelity import band_limited, repeated_samples, training_records
 
 FeatureGroup = Callable[[np.ndarray, float], np.ndarray]
 
@@ -59,7 +59,7 @@ FEATURE_GROUPS: dict[str, FeatureGroup] = {
     "kurtosis of signal and derivative": lambda x, fs: np.concatenate(
         [_kurtosis(x), _kurtosis(np.diff(x, axis=-1))], 1
     ),
-    "share of repeated samples": lambda x, fs: (np.abs(np.diff(x, axis=-1)) < 1e-4).mean(axis=-1),
+    "share of repeated samples": lambda x, fs: repeated_samples(x).mean(axis=-1),
     "log power < 0.5 Hz": _band_log_power(0.0, 0.5),
     "log power 0.5-3 Hz": _band_log_power(0.5, 3.0),
     "log power 3-15 Hz": _band_log_power(3.0, 15.0),

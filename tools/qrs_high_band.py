@@ -23,18 +23,13 @@ import numpy as np
 
 from runtime.dataset.cache import open_dataset
 from train.synth.beat_model import INDEPENDENT_LEADS, BeatModel, independent_lead_indices, lay_beats, record_beats
-from train.synth.fidelity import BEAT_WINDOW_S, HIGH_BAND_HZ, QRS_WINDOW_S, band_limited, training_records
+from train.synth.fidelity import BEAT_WINDOW_S, high_band_split, training_records
 
 
 def qrs_band_power(signal: np.ndarray, r_times: np.ndarray, fs: float) -> np.ndarray:
     """Per lead, the ``HIGH_BAND_HZ`` power of ``signal`` ``[leads, samples]`` inside the QRS windows
-    (summed there, divided by the record's samples, in uV^2)."""
-    t = np.arange(signal.shape[-1]) / fs
-    inside = np.zeros(len(t), dtype=bool)
-    for r_time in r_times:
-        inside |= (t > r_time + QRS_WINDOW_S[0]) & (t < r_time + QRS_WINDOW_S[1])
-    high = band_limited(signal[None], fs, *HIGH_BAND_HZ)[0].astype(np.float64)
-    return (high**2 * inside).sum(axis=-1) / len(t) * 1e6
+    around ``r_times`` (seconds), in uV^2 (``fidelity.high_band_split``, as the report measures it)."""
+    return high_band_split(signal[None], [r_times], fs)[0][0] * 1e6
 
 
 def main() -> None:

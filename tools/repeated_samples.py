@@ -19,16 +19,15 @@ import itertools
 import numpy as np
 
 from runtime.dataset.cache import open_dataset
-from train.synth.fidelity import lead_ii_peaks, training_records
+from train.synth.fidelity import lead_ii_peaks, repeated_samples, training_records
 
 QRS_TO_T_S = (-0.08, 0.4)
 TP_START_RR, TP_END_BEFORE_R_S = 0.6, 0.25
-REPEATED_MV = 1e-4  # successive samples closer than this are the same digital value (1 uV steps)
 
 
 def segment_shares(lead: np.ndarray, peaks: np.ndarray, fs: float) -> dict[str, float]:
     """Share of repeated samples of one lead ``[samples]`` in mV, by segment around R ``peaks``."""
-    repeated = np.abs(np.diff(lead)) < REPEATED_MV
+    repeated = repeated_samples(lead)
     tp = np.zeros(len(repeated), dtype=bool)
     qrs_to_t = np.zeros(len(repeated), dtype=bool)
     for here, following in itertools.pairwise(peaks):

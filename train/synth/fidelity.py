@@ -43,6 +43,7 @@ DISCRIMINATOR_BANDS = (("0.5-15 Hz", 0.5, 15.0), ("15-45 Hz", 15.0, 45.0))
 BEAT_WINDOW_S = (-0.3, 0.6)  # the median beat, around each lead-II R peak
 QRS_WINDOW_S = (-0.08, 0.1)  # the QRS complex, around each R peak
 HIGH_BAND_HZ = (30.0, 50.0)  # where real records carry the most power that synthetic ones lack
+REPEATED_MV = 1e-4  # successive samples closer than this hold the same stored value (1 uV steps)
 # where each wave's peak is read off a median beat, seconds from the R peak; the level of the PR
 # segment is the beat's zero (the baseline under P and T)
 WAVE_WINDOWS_S = {"P": (-0.25, -0.08), "R": (-0.04, 0.04), "S": (0.0, 0.08), "T": (0.15, 0.45)}
@@ -223,20 +224,37 @@ def spectra(signals: np.ndarray, fs: float, window: int = 256) -> tuple[np.ndarr
     return np.fft.rfftfreq(window, 1 / fs), power.mean(axis=(0, 2))
 
 
-def high_band_power(signals: np.ndarray, peaks: list[np.ndarray], fs: float, leads: list[str]) -> dict[str, Any]:
-    """Per lead, percentiles over records of the ``HIGH_BAND_HZ`` power (mV^2, summed over the
-    record's samples and divided by their number) inside the QRS windows (``QRS_WINDOW_S`` around
-    each lead-II R peak) and between them: is a high-frequency gap in the beats or in the noise?"""
+def qrs_mask(samples: int, r_times: np.ndarray, fs: float) -> np.ndarray:
+    """Which of a record's ``samples`` lie inside a QRS window (``QRS_WINDOW_S`` around each R
+    peak, ``r_times`` in seconds)."""
+    t = np.arange(samples) / fs
+    inside = np.zeros(samples, dtype=bool)
+    for r_time in r_times:
+        inside |= (t > r_time + QRS_WINDOW_S[0]) & (t < r_time + QRS_WINDOW_S[1])
+    return inside
+
+
+def high_band_split(signals: np.ndarray, r_times: list[np.ndarray], fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """(inside the QRS windows, between them) ``[n, leads]``: the ``HIGH_BAND_HZ`` power of records
+    ``[n, leads, samples]`` in mV, summed over those samples and divided by the record's length (mV^2)."""
     power = band_limited(signals, fs, *HIGH_BAND_HZ).astype(np.float64) ** 2
-    t = np.arange(signals.shape[-1]) / fs
-    inside = np.zeros(signals.shape[::2], dtype=bool)  # [n, samples]
-    for row, found in enumerate(peaks):
-        for r_time in found / fs:
-            inside[row] |= (t > r_time + QRS_WINDOW_S[0]) & (t < r_time + QRS_WINDOW_S[1])
-    found_any = inside.any(axis=1)
+    inside = np.stack([qrs_mask(signals.shape[-1], times, fs) for times in r_times])[:, None, :]
     samples = signals.shape[-1]
-    qrs = (power * inside[:, None]).sum(axis=-1)[found_any] / samples
-    between = (power * ~inside[:, None]).sum(axis=-1)[found_any] / samples
+    return (power * inside).sum(axis=-1) / samples, (power * ~inside).sum(axis=-1) / samples
+
+
+def repeated_samples(signals: np.ndarray) -> np.ndarray:
+    """Where a record holds still: successive samples ``[..., samples - 1]`` equal to the stored
+    resolution (1 uV: closer than 0.1 uV once read back in mV)."""
+    return np.abs(np.diff(signals, axis=-1)) < REPEATED_MV
+
+
+def high_band_power(signals: np.ndarray, peaks: list[np.ndarray], fs: float, leads: list[str]) -> dict[str, Any]:
+    """Per lead, percentiles over records (those with R peaks) of ``high_band_split``'s power in
+    uV^2 inside the QRS windows (around each lead-II R peak) and between them: is a
+    high-frequency gap in the beats or in the noise?"""
+    found = [i for i, p in enumerate(peaks) if len(p)]
+    qrs, between = high_band_split(signals[found], [peaks[i] / fs for i in found], fs)
     return {"qrs": {lead: _percentiles(qrs[:, i] * 1e6) for i, lead in enumerate(leads)},
             "between": {lead: _percentiles(between[:, i] * 1e6) for i, lead in enumerate(leads)},
             "unit": "uV^2", "band_hz": list(HIGH_BAND_HZ)}  # fmt: skip
