@@ -59,12 +59,17 @@ def test_pretraining_curves_pick_each_arms_rate_and_plot(tmp_path: Path) -> None
         run(f"n1000-s{seed}-init", 0.90, 0.89)
         run(f"n1000-lr0.01-s{seed}-init", 0.85, 0.84)
     out = tmp_path / "curves.png"
-    done = subprocess.run([sys.executable, str(TOOLS / "pretraining_curves.py"), str(tmp_path), str(out)],
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    tool = [sys.executable, str(TOOLS / "pretraining_curves.py"), str(tmp_path)]
+    done = subprocess.run([*tool, "--plot", str(out), "--json"], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     figures = json.loads(done.stdout)
     assert figures["1000-real"]["lr"] == "0.01" and figures["1000-init"]["lr"] == "0.001"
     assert out.read_bytes().startswith(b"\x89PNG")
+    # the table: each arm at its rate, the difference on the test fold; a rate filter changes the choice
+    rows = subprocess.run(tool, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert "| 1,000 | 0 | (0.01) 0.8900 / 0.8750 | (0.001) 0.9000 / 0.8900 | +1.50 pt |" in rows
+    only_default = subprocess.run([*tool, "--lrs", "0.001"], capture_output=True, text=True, check=True).stdout
+    assert "| 1,000 | 0 | (0.001) 0.8800 / 0.8700 | (0.001) 0.9000 / 0.8900 | +2.00 pt |" in only_default
 
 
 def test_repeated_samples_are_found_where_the_lead_holds_still() -> None:

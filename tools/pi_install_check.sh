@@ -94,7 +94,7 @@ for cpu in $CPUS; do
   run_all "$cpu" emulated || { say "FAIL: a console script failed on $cpu"; status=1; continue; }
   say "$cpu: all commands ran in $(( $(date +%s) - started )) s"
   "$PYTHON" - "$OUT/x86" "$OUT/$cpu" "$cpu" <<'PY' || status=1
-import json, sys
+import json, os, sys
 from pathlib import Path
 ref, arm, cpu = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 failures = []
@@ -107,7 +107,6 @@ fp32 = max(abs(a - b) for x, y in zip(probabilities(ref / "fp32.json"), probabil
 auc = {Path(r["model"]).name: r["macro_auc"] for r in json.loads((ref / "bench.json").read_text())["rows"]}
 auc_arm = {Path(r["model"]).name: r["macro_auc"] for r in json.loads((arm / "bench.json").read_text())["rows"]}
 monitor_same = (ref / "monitor.json").read_text().count("\n") == (arm / "monitor.json").read_text().count("\n")
-import os
 strict, atol = os.environ.get("STRICT_INT8", "1") == "1", float(os.environ.get("INT8_ATOL", "0.02"))
 auc_gap = max(abs(auc[name] - auc_arm[name]) for name in auc)
 checks = [("int8 classify bit-identical" if strict else f"int8 classify within {atol}", int8 == 0.0 if strict else int8 <= atol,

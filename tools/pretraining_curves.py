@@ -1,15 +1,18 @@
-"""Plot the pretraining curves of tools/synthetic_pretraining.sh: real only vs started from the synthetic default.
+"""Results of tools/synthetic_pretraining.sh: real only vs started from the synthetic default, table and curves.
 
 Reads the run folders that tool writes (WORK_DIR/nN-sS-KIND at the default learning rate,
-WORK_DIR/nN-lrLR-sS-KIND otherwise; KIND is real or init) and draws, in one PNG:
+WORK_DIR/nN-lrLR-sS-KIND otherwise; KIND is real or init), gives each arm the learning rate with
+the best mean fold-9 AUC over the seeds, and prints a Markdown table per seed (fold-9 / fold-10
+AUC and the difference) with each arm's mean fold-9 AUC by rate. With ``--plot OUT.png`` it also
+draws, in one PNG:
 
 * left, per real-record count N: validation (fold 9) macro AUC per epoch of both arms and seeds,
   each arm at the learning rate with the best mean fold-9 AUC (the tool's choice);
 * right: test (fold 10) macro AUC against N for both arms (mean of the seeds, each seed a dot).
 
-Prints the plotted figures as JSON on stdout.
+``--json`` prints the chosen rates and fold-10 figures as JSON instead of the table.
 
-Usage: python tools/pretraining_curves.py WORK_DIR OUT.png
+Usage: python tools/pretraining_curves.py WORK_DIR [--sizes N ...] [--lrs LR ...] [--plot OUT.png] [--json]
 """
 
 from __future__ import annotations
@@ -23,13 +26,18 @@ from typing import Any
 
 from runtime.atomic import atomic_write_figure
 
+# the folder names tools/synthetic_pretraining.sh (run_dir) writes; the default rate has none
 RUN = re.compile(r"n(?P<n>\d+)-(?:lr(?P<lr>[0-9.e-]+)-)?s(?P<seed>\d+)-(?P<kind>real|init)$")
 DEFAULT_LR = "0.001"
 LABELS = {"real": "real records only", "init": "started from the synthetic default"}
 
 
-def collect(work: Path) -> dict[tuple[int, str], dict[str, dict[int, dict[str, Any]]]]:
-    """(N, kind) -> learning rate -> seed -> {run summary, per-epoch metrics} of every finished run."""
+Runs = dict[tuple[int, str], dict[str, dict[int, dict[str, Any]]]]
+
+
+def collect(work: Path, sizes: set[int] | None = None, rates: set[str] | None = None) -> Runs:
+    """(N, kind) -> learning rate -> seed -> {run summary, per-epoch metrics} of every finished run
+    (of these ``sizes`` and learning ``rates`` only, where given)."""
     runs: dict[tuple[int, str], dict[str, dict[int, dict[str, Any]]]] = defaultdict(dict)
     for folder in sorted(work.iterdir()):
         match = RUN.match(folder.name)
@@ -37,8 +45,10 @@ def collect(work: Path) -> dict[tuple[int, str], dict[str, dict[int, dict[str, A
             continue
         summary = json.loads((folder / "run.json").read_text())
         epochs = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines() if line.strip()]
-        key = (int(match["n"]), match["kind"])
-        runs[key].setdefault(match["lr"] or DEFAULT_LR, {})[int(match["seed"])] = {**summary, "epochs": epochs}
+        n, lr = int(match["n"]), match["lr"] or DEFAULT_LR
+        if (sizes and n not in sizes) or (rates and float(lr) not in {float(r) for r in rates}):
+            continue
+        runs[n, match["kind"]].setdefault(lr, {})[int(match["seed"])] = {**summary, "epochs": epochs}
     return runs
 
 
@@ -47,17 +57,30 @@ def chosen(by_lr: dict[str, dict[int, dict[str, Any]]]) -> str:
     return max(by_lr, key=lambda lr: sum(r["val_macro_auc"] for r in by_lr[lr].values()) / len(by_lr[lr]))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("work_dir", type=Path)
-    parser.add_argument("out", type=Path)
-    args = parser.parse_args()
-    runs = collect(args.work_dir)
-    sizes = sorted({n for n, _ in runs if (n, "real") in runs and (n, "init") in runs})
-    if not sizes:
-        raise SystemExit(
-            f"error: no finished pairs of runs in {args.work_dir}; run tools/synthetic_pretraining.sh first"
-        )
+def table(runs: Runs, sizes: list[int]) -> str:
+    """The Markdown table of both arms at their chosen rates, and each arm's fold-9 mean by rate."""
+    lines = ["| real records | seed | real only (lr): val / test | synthetic init (lr): val / test | test difference |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    notes = []
+    for n in sizes:
+        real_lr, init_lr = chosen(runs[n, "real"]), chosen(runs[n, "init"])
+        real, init = runs[n, "real"][real_lr], runs[n, "init"][init_lr]
+        for seed in sorted(set(real) & set(init)):
+            r, i = real[seed], init[seed]
+            lines.append(f"| {n:,} | {seed} | ({real_lr}) {r['val_macro_auc']:.4f} / {r['test_macro_auc']:.4f} | "
+                         f"({init_lr}) {i['val_macro_auc']:.4f} / {i['test_macro_auc']:.4f} | "
+                         f"{(i['test_macro_auc'] - r['test_macro_auc']) * 100:+.2f} pt |")  # fmt: skip
+        for kind in ("real", "init"):
+            if len(runs[n, kind]) > 1:
+                means = {lr: sum(r["val_macro_auc"] for r in seeds.values()) / len(seeds)
+                         for lr, seeds in runs[n, kind].items()}  # fmt: skip
+                notes.append(f"{n:,} records, {kind}: mean fold-9 AUC by learning rate: "
+                             + ", ".join(f"{lr} {auc:.4f}" for lr, auc in sorted(means.items(), key=lambda kv: float(kv[0]))))  # fmt: skip
+    return "\n".join([*lines, "", *notes]).rstrip() + "\n"
+
+
+def plot(runs: Runs, sizes: list[int], out: Path) -> None:
+    """Fine-tuning curves per N and fold-10 AUC against N, each arm at its chosen rate."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -65,7 +88,6 @@ def main() -> None:
 
     fig, axes = plt.subplots(1, len(sizes) + 1, figsize=(5 * (len(sizes) + 1), 4))
     colors = {"real": "tab:gray", "init": "tab:red"}
-    figures: dict[str, Any] = {}
     for ax, n in zip(axes[:-1], sizes, strict=True):
         for kind in ("real", "init"):
             lr = chosen(runs[n, kind])
@@ -73,10 +95,6 @@ def main() -> None:
                 epochs = [row["epoch"] + 1 for row in run["epochs"]]
                 ax.plot(epochs, [row["val_macro_auc"] for row in run["epochs"]], color=colors[kind],
                         linestyle="-" if seed == 0 else "--", label=f"{LABELS[kind]} (lr {lr}, seed {seed})")  # fmt: skip
-            figures[f"{n}-{kind}"] = {
-                "lr": lr,
-                "test_macro_auc": {s: r["test_macro_auc"] for s, r in runs[n, kind][lr].items()},
-            }
         ax.set(title=f"{n:,} real training records", xlabel="epoch", ylabel="fold-9 macro AUC")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
@@ -84,7 +102,7 @@ def main() -> None:
     for kind in ("real", "init"):
         means = []
         for n in sizes:
-            tests = list(figures[f"{n}-{kind}"]["test_macro_auc"].values())
+            tests = [r["test_macro_auc"] for r in runs[n, kind][chosen(runs[n, kind])].values()]
             curve.scatter([n] * len(tests), tests, color=colors[kind], s=12)
             means.append(sum(tests) / len(tests))
         curve.plot(sizes, means, color=colors[kind], marker="o", label=LABELS[kind])
@@ -93,8 +111,32 @@ def main() -> None:
     curve.legend(fontsize=8)
     fig.suptitle("Synthetic pretraining + fine-tuning vs real-only training (sepresnet w1, real PTB-XL)")
     fig.tight_layout()
-    atomic_write_figure(args.out, fig)
-    print(json.dumps(figures, indent=2))
+    atomic_write_figure(out, fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("work_dir", type=Path)
+    parser.add_argument("--sizes", type=int, nargs="+", help="real-record counts to include (default: all)")
+    parser.add_argument("--lrs", nargs="+", help="learning rates to choose from (default: all)")
+    parser.add_argument("--plot", type=Path, help="also draw the curves into this PNG")
+    parser.add_argument("--json", action="store_true", help="print the chosen rates and fold-10 figures as JSON")
+    args = parser.parse_args()
+    runs = collect(args.work_dir, set(args.sizes or []), set(args.lrs or []))
+    sizes = sorted({n for n, _ in runs if (n, "real") in runs and (n, "init") in runs})
+    if not sizes:
+        raise SystemExit(
+            f"error: no finished pairs of runs in {args.work_dir}; run tools/synthetic_pretraining.sh first"
+        )
+    if args.plot:
+        plot(runs, sizes, args.plot)
+    if args.json:
+        figures = {f"{n}-{kind}": {"lr": (lr := chosen(runs[n, kind])),
+                                   "test_macro_auc": {s: r["test_macro_auc"] for s, r in runs[n, kind][lr].items()}}
+                   for n in sizes for kind in ("real", "init")}  # fmt: skip
+        print(json.dumps(figures, indent=2))
+    else:
+        print(table(runs, sizes), end="")
 
 
 if __name__ == "__main__":

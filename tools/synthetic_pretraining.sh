@@ -5,7 +5,8 @@
 # trained only on the synthetic default (train fit --init), same recipe otherwise. Models are
 # chosen on fold 9 (early stopping); fold 10 is reported. With several peak learning rates (LRS),
 # each arm gets the one with the best mean fold-9 AUC over the seeds: a fair real-only baseline,
-# since a small training set wants a different rate than the default's. Prints a Markdown table.
+# since a small training set wants a different rate than the default's. Prints a Markdown table
+# (tools/pretraining_curves.py WORK_DIR, which also plots the curves with --plot OUT.png).
 #
 # Usage: [SIZES="1000 5000"] [LRS="0.001"] [ARCH=sepresnet] tools/synthetic_pretraining.sh REAL_CACHE SYNTHETIC_MODEL.onnx WORK_DIR
 #   REAL_CACHE: 'train prepare' of real PTB-XL; SYNTHETIC_MODEL: an ARCH w1 model trained on the
@@ -35,36 +36,6 @@ for n in ${SIZES:-1000 5000}; do
     done
   done
 done
-runs=()
-for n in ${SIZES:-1000 5000}; do for lr in $LRS; do for seed in 0 1; do for kind in real init; do
-  runs+=("$n:$lr:$seed:$kind:$(run_dir "$n" "$lr" "$seed" "$kind")/run.json")
-done; done; done; done
-"$BIN/python" - "${runs[@]}" <<'PY'
-import json, sys
-from collections import defaultdict
-runs = defaultdict(dict)  # (n, kind) -> lr -> seed -> run summary
-for spec in sys.argv[1:]:
-    n, lr, seed, kind, path = spec.split(":", 4)
-    runs[int(n), kind].setdefault(lr, {})[seed] = json.load(open(path))
-
-def chosen(n: int, kind: str) -> tuple[str, dict]:
-    """The learning rate with the best mean fold-9 AUC over the seeds, and its runs."""
-    by_lr = runs[n, kind]
-    lr = max(by_lr, key=lambda r: sum(s["val_macro_auc"] for s in by_lr[r].values()) / len(by_lr[r]))
-    return lr, by_lr[lr]
-
-print("| real records | seed | real only (lr): val / test | synthetic init (lr): val / test | test difference |")
-print("|---|---|---|---|---|")
-for n in sorted({n for n, _ in runs}):
-    (real_lr, real), (init_lr, init) = chosen(n, "real"), chosen(n, "init")
-    for seed in sorted(real):
-        r, i = real[seed], init[seed]
-        print(f"| {n:,} | {seed} | ({real_lr}) {r['val_macro_auc']:.4f} / {r['test_macro_auc']:.4f} | "
-              f"({init_lr}) {i['val_macro_auc']:.4f} / {i['test_macro_auc']:.4f} | "
-              f"{(i['test_macro_auc'] - r['test_macro_auc']) * 100:+.2f} pt |")
-    if len(runs[n, "real"]) > 1:
-        for kind in ("real", "init"):
-            means = {lr: sum(s["val_macro_auc"] for s in seeds.values()) / len(seeds) for lr, seeds in runs[n, kind].items()}
-            print(f"\n{n:,} records, {kind}: mean fold-9 AUC by learning rate: "
-                  + ", ".join(f"{lr} {auc:.4f}" for lr, auc in sorted(means.items(), key=lambda kv: float(kv[0]))))
-PY
+# the table: each arm at the rate with the best mean fold-9 AUC among LRS (tools/pretraining_curves.py)
+# shellcheck disable=SC2086  # SIZES and LRS: lists, word-split on purpose
+"$BIN/python" tools/pretraining_curves.py "$WORK" --sizes ${SIZES:-1000 5000} --lrs $LRS
