@@ -57,19 +57,25 @@ def test_detail_and_qrs_components(fitted: BeatModel) -> None:
     directions of their own live inside the QRS window and nowhere else."""
     from train.synth.beat_model import qrs_taper
 
-    assert len(fitted.detail_spread) > 0 and fitted.dims == 7 + len(fitted.detail_spread)
+    assert len(fitted.detail_spread) > 0 and fitted.dims == 7 + len(fitted.detail_spread) + 1
     assert np.allclose(fitted.detail_basis @ fitted.basis.T, 0.0, atol=1e-8)
     assert np.all(np.diff(fitted.detail_spread) <= 1e-12)
     outside = qrs_taper(fitted.window, fitted.fs) == 0.0
     assert outside.any() and not outside.all()
     qrs = fitted.qrs_basis.reshape(len(fitted.qrs_basis), len(fitted.leads), fitted.window)
     assert len(qrs) > 0 and np.abs(qrs[:, :, outside]).max() < 1e-12 and fitted.qrs_spread.min() >= 0.0
-    # a detail coordinate moves the beat along its component, by its spread
+    # a detail coordinate moves the beat along its component, by its spread times the record's
+    # detail scale: at a zero scale coordinate the median scale, at the last coordinate's extremes
+    # the smallest and largest (the scales are the quantiles of the records' own, mean square ~1)
+    scales = fitted.detail_scales
+    assert np.all(np.diff(scales) >= 0.0) and scales[0] >= 0.0 and 0.7 < float(np.mean(scales**2)) < 1.3
     coordinates = np.zeros(fitted.dims)
     coordinates[7] = 1.0
-    moved, _ = fitted.sample(0, coordinates, 0.0)
     still, _ = fitted.sample(0, np.zeros(fitted.dims), 0.0)
-    assert np.allclose((moved - still).ravel(), fitted.detail_spread[0] * fitted.detail_basis[0])
+    for scale_coordinate, scale in ((0.0, scales[len(scales) // 2]), (9.0, scales[-1]), (-9.0, scales[0])):
+        coordinates[-1] = scale_coordinate
+        moved, _ = fitted.sample(0, coordinates, 0.0)
+        assert np.allclose((moved - still).ravel(), scale * fitted.detail_spread[0] * fitted.detail_basis[0])
 
 
 def test_kmeans_finds_separate_groups_and_respects_the_minimum_size() -> None:
@@ -136,6 +142,22 @@ def test_lay_beats_reproduces_the_beat_at_each_r_peak() -> None:
     assert t_peak(short) < t_peak(signal) and np.isclose(short[0, 2 * RENDER_FS], 1.0, atol=1e-3)
 
 
+def test_laid_beats_join_without_steps() -> None:
+    """Beats join seamlessly: a beat that is one level throughout gives that level everywhere,
+    whether successive beats overlap (short RR) or leave a gap (long RR), before the first beat
+    and after the last; and where a beat's window ends at another level than the next one's
+    begins, the record moves between them in small steps, not back to zero."""
+    fs, window_s = 100, (-0.3, 0.6)
+    grid = window_s[0] + np.arange(90) / fs
+    times = np.array([0.5, 1.05, 1.65, 2.95, 4.45, 5.2])
+    rrs = np.diff(times, append=times[-1] + 0.75)  # 0.55 s (overlapping) to 1.5 s (a gap)
+    level = lay_beats(np.full((1, 90), 0.02), window_s, fs, times, rrs, 0.8, np.ones((6, 1)), 700, fs)
+    assert np.allclose(level, 0.02, atol=1e-9)
+    ramp = 0.02 * (grid - window_s[0]) / (window_s[1] - window_s[0])  # 0 at the window's start, 0.02 at its end
+    laid = lay_beats(ramp[None], window_s, fs, times, rrs, 0.8, np.ones((6, 1)), 700, fs)[0]
+    assert np.abs(np.diff(laid)).max() < 0.006 and laid.min() > -1e-9  # the old fade to zero stepped 0.02 in 40 ms
+
+
 def test_laid_beats_keep_their_high_frequencies_between_samples() -> None:
     """A sharp QRS laid at R peaks that fall anywhere between samples of its own rate keeps its
     30-50 Hz power (linear steps between the output's samples keep about half of it)."""
@@ -182,6 +204,62 @@ def test_noise_model_gives_back_level_and_lead_correlation(tmp_path: Path) -> No
     assert np.allclose(rms[2:], 0.05, rtol=0.2), rms  # level (the log-spectrum bias is a few percent)
     correlation = np.corrcoef(drawn.transpose(1, 0, 2).reshape(8, -1))
     assert correlation[0, 1] > 0.95 and abs(correlation[0, 2]) < 0.1
+    assert loaded.burst_sd[0] < 0.15  # Gaussian residuals: no bursts
+
+
+def test_median_beats_are_held_where_the_next_beat_begins_and_smooth_outside_the_qrs() -> None:
+    """At a fast rate a beat window reaches into the next beat: from its P wave on the beat holds
+    its value.  Outside the QRS a beat is smoothed (sample-to-sample noise gone), inside it is kept."""
+    from train.synth.beat_model import P_WAVE_S, held_before_next_beat, qrs_taper, smooth_outside_qrs
+
+    fs, window = 100, 90
+    t = -0.3 + np.arange(window) / fs
+    beat = np.exp(-0.5 * (t / 0.012) ** 2) + np.exp(-0.5 * ((t - 0.5) / 0.012) ** 2)  # the next R at 0.5 s
+    held = held_before_next_beat(np.stack([beat, beat])[:, None, :], np.log([0.5, 1.2]), fs)
+    stop = int(np.floor((0.5 + P_WAVE_S[0] + 0.3) * fs))
+    assert np.all(held[0, 0, stop:] == held[0, 0, stop - 1]) and np.array_equal(held[0, 0, :stop], beat[:stop])
+    assert np.array_equal(held[1, 0], beat)  # a slow rate: the window ends before the next beat
+    noisy = beat + np.random.default_rng(0).normal(0.0, 0.01, window)
+    smoothed = smooth_outside_qrs(noisy[None, :], fs)[0]
+    inside, outside = qrs_taper(window, fs) == 1.0, qrs_taper(window, fs) == 0.0
+    assert np.array_equal(smoothed[inside], noisy[inside])
+    assert np.abs(np.diff(smoothed[outside][:20])).mean() < 0.5 * np.abs(np.diff(noisy[outside][:20])).mean()
+
+
+def test_noise_model_follows_the_cardiac_cycle() -> None:
+    """Residuals quiet in the second half of every RR interval and loud in the first give a gain that
+    says so; the drawn noise is quiet where the gain is low."""
+    from train.synth.noise_model import CYCLE_BINS, phase_bins
+
+    rng = np.random.default_rng(2)
+    r_times = [np.arange(0.3, 10.0, 0.8) + rng.uniform(0, 0.1) for _ in range(200)]
+    residuals = rng.normal(0.0, 0.01, size=(200, 8, 1000))
+    for residual, times in zip(residuals, r_times, strict=True):
+        residual *= np.where(phase_bins(1000, 100, times) < CYCLE_BINS // 2, 1.5, 0.5)
+    model = fit_noise_model(residuals, np.ones((200, 1000)), np.zeros((200, 8)), fs=100, components=3, r_times=r_times)
+    gain = model.cycle_gain
+    assert np.isclose(np.mean(gain**2), 1.0) and gain[CYCLE_BINS // 4] > 2.0 * gain[3 * CYCLE_BINS // 4], gain
+    drawn = model.sample(rng, r_times[0])
+    bins = phase_bins(1000, 100, r_times[0])
+    assert np.std(np.diff(drawn[2])[bins[1:] == 6]) > 1.5 * np.std(np.diff(drawn[2])[bins[1:] == 15])
+
+
+def test_noise_model_gives_back_bursts() -> None:
+    """Residuals whose loudness wanders slowly (quiet and loud stretches) give a burst spread that
+    draws noise as bursty as they are, at their level."""
+    from train.synth.noise_model import BURST_BANDWIDTH_HZ, burstiness
+
+    rng = np.random.default_rng(1)
+    t = np.arange(1000) / 100
+    slow = sum(np.sin(2 * np.pi * rng.uniform(0.1, BURST_BANDWIDTH_HZ, (300, 1, 1)) * t + rng.uniform(0, 6.3, (300, 1, 1)))
+               for _ in range(3)) / np.sqrt(1.5)  # fmt: skip
+    residuals = rng.normal(0.0, 0.02, size=(300, 8, 1000)) * np.exp(0.8 * slow - 0.8**2)
+    model = fit_noise_model(residuals, np.ones((300, 1000)), np.zeros((300, 8)), fs=100, components=3)
+    assert 0.5 < model.burst_sd[0] < 1.1, model.burst_sd
+    drawn = np.stack([model.sample(rng) for _ in range(100)])
+    assert abs(burstiness(drawn) - burstiness(residuals)) < 0.1
+    level = lambda x: float(np.sqrt(np.mean(x**2)))
+    assert 0.7 < level(drawn) / level(residuals) < 1.3  # the bursts keep the fitted power
 
 
 def test_residuals_leave_out_the_qrs(synth_cache: PreparedDataset) -> None:

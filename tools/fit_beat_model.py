@@ -49,6 +49,7 @@ def main() -> None:
     dataset = open_dataset(args.real_cache)
     indices = dataset.indices("train")
     beats, log_rr, residuals, weights, deviations, means = [], [], [], [], [], []
+    r_times: list[np.ndarray] = []
     chosen = independent_lead_indices(dataset.leads)
     bar = Progress(len(indices), "median beats of the training folds")
     for start in range(0, len(indices), CHUNK):
@@ -62,13 +63,15 @@ def main() -> None:
         residuals.append(residual.astype(np.float32))
         weights.append(weight.astype(np.float32))
         means.append(signals[:, chosen].mean(axis=-1))
+        r_times += found.r_times
         bar.update(len(chunk))
     bar.close()
     source = {"dataset": dataset.manifest.get("name"), "content_hash": dataset.manifest.get("content_hash"),
               "folds": "1-8"}  # fmt: skip
     model = fit_beat_model(np.concatenate(beats), np.concatenate(log_rr), np.concatenate(deviations), np.asarray(dataset.labels[indices]),
                            dataset.classes, dataset.fs, source, args.components, args.min_records)  # fmt: skip
-    noise = fit_noise_model(np.concatenate(residuals), np.concatenate(weights), np.concatenate(means), dataset.fs)
+    noise = fit_noise_model(np.concatenate(residuals), np.concatenate(weights), np.concatenate(means), dataset.fs,
+                            r_times=r_times)  # fmt: skip
     atomic_write_bytes(args.out, model.to_bytes())
     atomic_write_bytes(args.noise_out, noise.to_bytes())
     combos = {"+".join(model.combination_classes(i)): int(n) for i, n in enumerate(model.counts)}

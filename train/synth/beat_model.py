@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.interpolate import CubicSpline
+from scipy.ndimage import gaussian_filter1d
 
 from runtime.errors import DataError
 from runtime.signal import resample
@@ -40,8 +42,18 @@ COMPONENTS = 40
 # the next principal components of median beats, drawn from one Gaussian for every combination: the
 # fine detail of QRS complexes (notches, slurs, sharp peaks) that the first COMPONENTS smooth away
 DETAIL_COMPONENTS = 80
+# how much detail a median beat carries varies from record to record far more than a Gaussian's would:
+# half the records have less than 0.41 of the mean energy, one in a hundred 11x; drawn in one Gaussian,
+# every beat got the mean and the TP segment three times the real sample-to-sample change.  A record's
+# scale is drawn from these many quantiles of the real records' (given the scale, the detail is Gaussian)
+DETAIL_SCALE_LEVELS = 101
 QRS_COMPONENTS = 40  # principal directions of single beats' deviations inside the QRS window
 QRS_TAPER_S = 0.02  # the QRS window fades over this much at either end
+# outside the QRS a median beat is smoothed with a Gaussian of this standard deviation (-3 dB near 13 Hz):
+# P, ST and T keep their shape; what the median of some ten beats leaves above that is recording noise
+# (5 uV from sample to sample in the TP segment, as much as the whole of a real record's there), which
+# the noise model, fitted to the records less these beats, draws once rather than twice
+OUTSIDE_QRS_SMOOTHING_S = 0.01
 BEATS_PER_RECORD = 4  # single beats per record whose deviation from its median beat feeds the beat-to-beat spread
 BEAT_TRIM_PERCENTILE = 50  # the calmer half of single beats: the other half's deviations are mostly noise, missed
 # or ectopic beats and artefacts, which the noise model and the rhythm already draw
@@ -51,8 +63,8 @@ SHRINKAGE_RECORDS = 100.0
 MAX_MIXTURE = 6  # Gaussians per label combination at most, each fitted to at least MIN_COMBINATION_RECORDS records
 QRS_END_S = 0.08  # after the R peak: what follows (ST, T) stretches with the beat's RR interval
 STRETCH_RANGE = (0.8, 1.25)
-HEAD_TAPER_S = 0.04  # a beat fades in over its window's first 40 ms ...
-TAIL_GAP_S = 0.22  # ... and out over the 40 ms before this long ahead of the next R peak
+HEAD_TAPER_S = 0.04  # where two beats overlap, the record crossfades from one to the next over this long
+TAIL_GAP_S = 0.22  # a beat's span ends at most this long ahead of the next R peak
 P_WAVE_S = (-0.25, -0.10)  # where atrial fibrillation removes the P wave, relative to the R peak
 # a beat is laid through a cubic spline on a grid this many times finer than the output, then linearly
 # between that grid's points: linear steps at the output's own rate would keep, averaged over where the
@@ -93,6 +105,7 @@ class BeatModel:
     beat_cholesky: np.ndarray  # [K, K]: of the covariance of single beats' coordinates around their median beat
     detail_basis: np.ndarray  # [J, D]: the principal components after ``basis``, orthonormal to it
     detail_spread: np.ndarray  # [J]: standard deviation of median beats along each of them
+    detail_scales: np.ndarray  # [L]: quantiles (levels 0 to 1) of a record's scale of its detail coordinates
     qrs_basis: np.ndarray  # [Q, D]: principal directions of single beats' deviations inside the QRS window
     qrs_spread: np.ndarray  # [Q]: standard deviation along each
     source: dict[str, Any]
@@ -103,8 +116,8 @@ class BeatModel:
 
     @property
     def dims(self) -> int:
-        """How many standard-normal coordinates ``sample`` takes: mixture (K + 1), then detail (J)."""
-        return int(self.cholesky.shape[-1] + len(self.detail_spread))
+        """How many standard-normal coordinates ``sample`` takes: mixture (K + 1), detail (J), detail scale (1)."""
+        return int(self.cholesky.shape[-1] + len(self.detail_spread) + 1)
 
     @property
     def weights(self) -> np.ndarray:
@@ -134,11 +147,14 @@ class BeatModel:
     ) -> tuple[np.ndarray, float]:
         """(median beat ``[leads, window]`` in mV, RR interval in s) of combination ``index``, from
         its mixture component ``pick`` selects, for standard-normal coordinates ``[dims]`` (the
-        mixture's K + 1, then the detail's J); ``spread`` scales the between-record variation."""
+        mixture's K + 1, the detail's J, and the last one for the detail's scale, turned into a
+        quantile of ``detail_scales``); ``spread`` scales the between-record variation."""
         component = self.component(index, pick)
-        k = self.basis.shape[0]
+        k, j = self.basis.shape[0], len(self.detail_spread)
         drawn = spread * (self.cholesky[component] @ standard_normal[: k + 1])
-        detail = spread * self.detail_spread * standard_normal[k + 1 : k + 1 + len(self.detail_spread)]
+        level = 0.5 * (1.0 + math.erf(float(standard_normal[k + 1 + j]) / math.sqrt(2.0)))
+        scale = float(np.interp(level, np.linspace(0.0, 1.0, len(self.detail_scales)), self.detail_scales))
+        detail = spread * scale * self.detail_spread * standard_normal[k + 1 : k + 1 + j]
         beat = self.means[component, :-1] + drawn[:k] @ self.basis + detail @ self.detail_basis
         rr = float(np.exp(self.means[component, -1] + drawn[k]))
         return beat.reshape(len(self.leads), self.window), rr
@@ -158,14 +174,14 @@ class BeatModel:
                   "component_counts": self.component_counts, "means": self.means,
                   "basis": self.basis, "cholesky": self.cholesky, "beat_cholesky": self.beat_cholesky,
                   "detail_basis": self.detail_basis, "detail_spread": self.detail_spread,
-                  "qrs_basis": self.qrs_basis, "qrs_spread": self.qrs_spread}  # fmt: skip
+                  "detail_scales": self.detail_scales, "qrs_basis": self.qrs_basis, "qrs_spread": self.qrs_spread}  # fmt: skip
         return pack_arrays(header, arrays)
 
     @classmethod
     def load(cls, path: str | Path = MODEL_PATH) -> BeatModel:
         """Read a model written by ``to_bytes`` (the packaged one by default)."""
         names = ("combinations", "counts", "component_of", "component_counts", "means", "basis", "cholesky",
-                 "beat_cholesky", "detail_basis", "detail_spread", "qrs_basis", "qrs_spread")  # fmt: skip
+                 "beat_cholesky", "detail_basis", "detail_spread", "detail_scales", "qrs_basis", "qrs_spread")  # fmt: skip
         header, arrays = unpack_arrays(path, names)
         try:
             return cls(
@@ -214,6 +230,17 @@ def smoothstep(x: np.ndarray) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(np.pi * clipped)
 
 
+def beat_spans(times: np.ndarray, rrs: np.ndarray, record_rr: float, window_s: tuple[float, float]) -> np.ndarray:
+    """Where each beat laid at R ``times`` reaches, ``[beats, 2]`` in seconds from its R peak: from
+    its window's start to its window's end (the part after the QRS stretched with the beat's RR
+    ``rrs`` against ``record_rr``, as ``lay_beats`` lays it) or ``TAIL_GAP_S`` before the next R
+    peak, whichever comes first."""
+    start, stop = window_s
+    stretch = np.clip(np.sqrt(record_rr / np.asarray(rrs, dtype=np.float64)), *STRETCH_RANGE)
+    window_end = np.where(stop > QRS_END_S, QRS_END_S + (stop - QRS_END_S) / stretch, stop)
+    return np.stack([np.full(len(stretch), start), np.minimum(window_end, np.asarray(rrs) - TAIL_GAP_S)], axis=1)
+
+
 def lay_beats(
     beat: np.ndarray, window_s: tuple[float, float], fs: int, times: np.ndarray, rrs: np.ndarray,
     record_rr: float, gains: np.ndarray, n: int, out_fs: int, no_p: bool = False,
@@ -222,7 +249,14 @@ def lay_beats(
     """The leads ``[leads, n]`` at ``out_fs`` of beats ``beat[leads, window]`` (sampled at ``fs`` over
     ``window_s`` around the R peak) placed at R times ``times``, each stretched after the QRS by
     its RR ``rrs`` against ``record_rr``, scaled per lead by ``gains[beats, leads]`` and changed by
-    ``variation[beats, leads, window]`` (``BeatModel.beat_variation``) where given."""
+    ``variation[beats, leads, window]`` (``BeatModel.beat_variation``) where given.
+
+    The record is seamless: where one beat's span (``beat_spans``) ends before the next one's
+    begins, the signal eases from the one's last value to the other's first; where they overlap,
+    it crossfades from the one to the other over ``HEAD_TAPER_S`` from the next beat's start.
+    Before the first beat and after the last the signal holds their edge values.  (Fading each
+    beat to zero at its ends put steps of a median beat's TP level, some 20 µV, between beats:
+    four times the sample-to-sample change of a real record's TP segment.)"""
     start, stop = window_s
     grid = start + np.arange(beat.shape[1]) / fs
     keep = np.ones_like(grid)
@@ -233,18 +267,27 @@ def lay_beats(
     fine_fs = out_fs * LAYING_UPSAMPLING
     fine_grid = np.arange(start, stop + 0.5 / fine_fs, 1.0 / fine_fs)
     fine = CubicSpline(grid, shapes, axis=2)(np.clip(fine_grid, start, stop))  # [shapes, leads, points]
+    spans = beat_spans(times, rrs, record_rr, window_s)
+    first, last = times + spans[:, 0], times + spans[:, 1]
+    # junction j lies between beat j and beat j + 1: the signal goes from one to the other over [ease_from, ease_to]
+    ease_from = np.minimum(last[:-1], first[1:])
+    ease_to = np.where(last[:-1] < first[1:], first[1:], np.minimum(last[:-1], first[1:] + HEAD_TAPER_S))
+    ease_to = np.maximum(ease_to, ease_from + 1e-6)
     t = np.arange(n) / out_fs
     signal = np.zeros((beat.shape[0], n))
     for b, (r_time, rr) in enumerate(zip(times, rrs, strict=True)):
-        end = min(stop, rr - TAIL_GAP_S)
-        lo, hi = max(0, int(np.ceil((r_time + start) * out_fs))), min(n, int(np.floor((r_time + end) * out_fs)) + 1)
+        lo = 0 if b == 0 else max(0, int(np.ceil(ease_from[b - 1] * out_fs)))
+        hi = n if b == len(times) - 1 else min(n, int(np.floor(ease_to[b] * out_fs)) + 1)
         if hi <= lo:
             continue
-        tau = t[lo:hi] - r_time
+        tau = np.clip(t[lo:hi] - r_time, spans[b, 0], spans[b, 1])  # held at the span's ends
         stretch = float(np.clip(np.sqrt(record_rr / rr), *STRETCH_RANGE))
         warped = np.where(tau > QRS_END_S, QRS_END_S + (tau - QRS_END_S) * stretch, tau)
-        weight = smoothstep((tau - start) / HEAD_TAPER_S) * smoothstep((end - tau) / HEAD_TAPER_S)
-        weight = weight * (warped <= stop)
+        weight = np.ones(hi - lo)
+        if b > 0:
+            weight *= smoothstep((t[lo:hi] - ease_from[b - 1]) / (ease_to[b - 1] - ease_from[b - 1]))
+        if b < len(times) - 1:
+            weight *= 1.0 - smoothstep((t[lo:hi] - ease_from[b]) / (ease_to[b] - ease_from[b]))
         position = np.clip((warped - start) * fine_fs, 0.0, fine.shape[2] - 1.000001)
         index = position.astype(np.int64)
         fraction = position - index
@@ -283,7 +326,8 @@ def record_beats(signals: np.ndarray, leads: tuple[str, ...], fs: float) -> Reco
     off: at 100 Hz, 5 ms, which smears a median beat's QRS like a low-pass filter.  Each record
     is resampled ``ALIGNMENT_UPSAMPLING`` times finer, each peak moved to the largest |lead II|
     within one original sample, the median taken there (``BEAT_WINDOW_S`` around each peak,
-    levelled at the PR segment, ``fidelity.median_beats``) and resampled back."""
+    levelled at the PR segment, ``fidelity.median_beats``), resampled back, held where the next
+    beat begins (``held_before_next_beat``) and smoothed outside the QRS (``smooth_outside_qrs``)."""
     peaks = lead_ii_peaks(signals, list(leads), fs)
     chosen = independent_lead_indices(leads)
     fine_fs = fs * ALIGNMENT_UPSAMPLING
@@ -298,9 +342,10 @@ def record_beats(signals: np.ndarray, leads: tuple[str, ...], fs: float) -> Reco
         refined.append(np.array(positions, dtype=np.int64))
     fine_beats = median_beats(fine, refined, fine_fs)
     beats = resample(np.nan_to_num(fine_beats), fine_fs, fs).astype(np.float64)
-    beats[~np.isfinite(fine_beats).all(axis=(1, 2))] = np.nan
     r_times = [positions / fine_fs for positions in refined]
     log_rr = np.array([np.log(np.median(np.diff(t))) if len(t) >= 3 else np.nan for t in r_times])
+    beats = smooth_outside_qrs(held_before_next_beat(beats, log_rr, fs), fs)
+    beats[~np.isfinite(fine_beats).all(axis=(1, 2))] = np.nan
     log_rr[~np.isfinite(beats).all(axis=(1, 2))] = np.nan
     deviations = []
     for record, positions, median in zip(fine, refined, fine_beats, strict=True):
@@ -352,6 +397,30 @@ def qrs_taper(window: int, fs: float) -> np.ndarray:
     return smoothstep(np.clip(inside, 0.0, 1.0))
 
 
+def held_before_next_beat(beats: np.ndarray, log_rr: np.ndarray, fs: float) -> np.ndarray:
+    """Median beats ``[n, leads, window]`` (``BEAT_WINDOW_S``) held at their last value from where
+    the next beat's P wave begins (``P_WAVE_S`` before the next R peak, at each record's median RR
+    ``exp(log_rr)``) to the window's end.  At a fast rate the window reaches into the next beat's
+    P wave and QRS; left in, their sharp edges became principal components, and every drawn beat
+    carried some of them into its TP segment (3.6x the real sample-to-sample change there)."""
+    held = beats.copy()
+    for index, rr in enumerate(np.exp(log_rr)):
+        if not np.isfinite(rr):
+            continue
+        stop = int(np.floor((rr + P_WAVE_S[0] - BEAT_WINDOW_S[0]) * fs))
+        if 1 <= stop < beats.shape[-1]:
+            held[index, :, stop:] = held[index, :, stop - 1 : stop]
+    return held
+
+
+def smooth_outside_qrs(beats: np.ndarray, fs: float) -> np.ndarray:
+    """Beats ``[..., window]`` (``BEAT_WINDOW_S``) smoothed outside the QRS window
+    (``OUTSIDE_QRS_SMOOTHING_S``), unchanged inside it (``qrs_taper`` blends the two)."""
+    taper = qrs_taper(beats.shape[-1], fs)
+    smooth = gaussian_filter1d(beats, OUTSIDE_QRS_SMOOTHING_S * fs, axis=-1, mode="nearest")
+    return taper * beats + (1.0 - taper) * smooth
+
+
 def _qrs_deviation_components(deviations: np.ndarray, leads: int, fs: float) -> tuple[np.ndarray, np.ndarray]:
     """(``QRS_COMPONENTS`` principal directions ``[Q, D]``, their standard deviations ``[Q]``) of
     single beats' deviations ``[m, D]`` from their median beat, seen inside the QRS window only
@@ -395,6 +464,11 @@ def fit_beat_model(
     basis = vt[:k]
     detail = slice(k, min(k + DETAIL_COMPONENTS, len(singular)))
     coordinates = np.concatenate([centred[:, :-1] @ basis.T, centred[:, -1:]], axis=1)
+    detail_spread = singular[detail] / np.sqrt(max(1, len(centred) - 1))
+    detail_scales = np.ones(DETAIL_SCALE_LEVELS)
+    if detail_spread.size:  # each record's energy in the detail, in units of its mean
+        energy = ((centred[:, :-1] @ vt[detail].T / np.maximum(detail_spread, 1e-12)) ** 2).mean(axis=1)
+        detail_scales = np.quantile(np.sqrt(energy), np.linspace(0.0, 1.0, DETAIL_SCALE_LEVELS))
     # mixture components: k-means within each combination (bundle-branch blocks and fascicular
     # blocks are all CD; inferior and anterior infarcts all MI): one Gaussian would blend them
     member = np.empty(len(coordinates), dtype=np.int64)
@@ -435,7 +509,8 @@ def fit_beat_model(
         cholesky=np.stack(factors),
         beat_cholesky=np.linalg.cholesky(beat_covariance + 1e-9 * np.eye(k)),
         detail_basis=vt[detail],
-        detail_spread=singular[detail] / np.sqrt(max(1, len(centred) - 1)),
+        detail_spread=detail_spread,
+        detail_scales=detail_scales,
         qrs_basis=qrs_basis,
         qrs_spread=qrs_spread,
         source={**source, "records": int(rows.sum()), "components": int(k), "mixture_components": len(component_counts),

@@ -101,7 +101,7 @@ def render_fitted_record(
     variation = BEAT_VARIATION * model.beat_variation(rng, len(times))
     independent = lay_beats(beat, model.window_s, model.fs, times, rrs, record_rr, gains, n, fs, fibrillation,
                             variation)  # fmt: skip
-    noise = noise_model.sample(rng)
+    noise = noise_model.sample(rng, times)
     flags = quality_flags(noise, noise_model.fs)
     independent += noise if noise_model.fs == fs else resample(noise, noise_model.fs, fs)[:, :n]
     independent += noise_model.offsets(rng)[:, None] - independent.mean(axis=1, keepdims=True)

@@ -1,4 +1,4 @@
-"""A stationary Gaussian model of what real PTB-XL records carry besides their median beat (generator version 3).
+"""A Gaussian model, with bursts, of what real PTB-XL records carry besides their median beat (generator version 3).
 
 Version 2's electrode noise (white muscle noise, sinusoidal baseline wander, 50 Hz powerline)
 leaves real records with about ten times its power at 25-43 Hz and none of PTB-XL's low-pass
@@ -13,9 +13,12 @@ summarized, in the eight independent leads, by
 * the correlation between leads (noise enters at the electrodes and so reaches several leads);
 * how far each lead's record mean strays from zero: PTB-XL stores its records with the mean of
   every lead removed, to within a few µV (the beats laid on a zero baseline have a mean of their
-  own, 0.06 mV in lead II, which alone told real from synthetic records apart).
+  own, 0.06 mV in lead II, which alone told real from synthetic records apart);
+* how bursty the residuals are (``burst_sd``): at the same power, real records hold still for
+  stretches and move a lot in others, where Gaussian noise is equally busy throughout.
 
-Sampling draws a record's spectrum from that Gaussian and shapes correlated white noise with it.
+Sampling draws a record's spectrum from that Gaussian, shapes correlated white noise with it and
+modulates its part above ``BURST_LOW_HZ`` slowly (``in_bursts``).
 These are averages over thousands of records; no record's signal.
 """
 
@@ -45,6 +48,17 @@ BASELINE_DRIFT_MV, STATIC_NOISE_MV = 0.15, 0.03
 EXCLUSION_RAMP_S = 0.02  # the QRS window (fidelity.QRS_WINDOW_S) is left out of the spectra, with these ramps
 FLAT_LEAD_MV = 0.002  # residual RMS below this: the lead was not recorded (left out of the fit)
 SMOOTHING_BINS = 5
+# Real residuals come in bursts: over a record, their sample-to-sample change has a root mean square 1.9x
+# its median |change| (a Gaussian's: 1.48), quiet stretches and loud ones at the same power.  The noise
+# above BURST_LOW_HZ is multiplied by exp(burst_sd * u - burst_sd^2), u a unit Gaussian process below
+# BURST_BANDWIDTH_HZ (mean square 1, so the spectra stay as fitted); burst_sd is fitted to that ratio
+BURST_LOW_HZ, BURST_BANDWIDTH_HZ = 5.0, 1.0
+BURST_SD_GRID = np.linspace(0.0, 1.5, 31)
+BURST_FIT_RECORDS = 300
+BURST_FIT_R_TIMES = np.arange(0.4, 10.0, 0.8)  # a steady 75 bpm
+# Real residuals are quieter in the TP segment than around the P and T waves (what beats change from one
+# to the next); the noise above BURST_LOW_HZ follows the cardiac cycle by a gain per phase of the RR interval
+CYCLE_BINS = 20
 
 
 @dataclass(frozen=True)
@@ -58,15 +72,22 @@ class NoiseModel:
     spread: np.ndarray  # [K], standard deviation along each direction
     mixing: np.ndarray  # [leads, leads], Cholesky factor of the between-lead correlation
     offset_sd: np.ndarray  # [leads], robust standard deviation of a record's mean, mV
+    burst_sd: np.ndarray  # [1], log standard deviation of the slow modulation of the noise above BURST_LOW_HZ
+    cycle_gain: np.ndarray  # [CYCLE_BINS], gain of the noise above BURST_LOW_HZ by phase of the RR interval
 
-    def sample(self, rng: np.random.Generator) -> np.ndarray:
-        """One record's noise ``[leads, samples]`` in mV at ``fs``."""
+    def sample(self, rng: np.random.Generator, r_times: np.ndarray | None = None) -> np.ndarray:
+        """One record's noise ``[leads, samples]`` in mV at ``fs``, following the cardiac cycle of
+        the R peaks at ``r_times`` (seconds) where given."""
         coordinates = rng.standard_normal(len(self.spread)) * self.spread
         log_power = self.mean_log_power + (coordinates @ self.basis).reshape(self.mean_log_power.shape)
         white = self.mixing @ rng.standard_normal((self.mixing.shape[0], self.samples))
         spectrum = np.fft.rfft(white, axis=1) * np.sqrt(np.exp(log_power))
         spectrum[:, 0] = 0.0
-        return np.fft.irfft(spectrum, n=self.samples, axis=1)
+        gain = np.ones(self.samples)
+        if r_times is not None and len(r_times) >= 2:
+            gain = self.cycle_gain[phase_bins(self.samples, self.fs, r_times)]
+        return in_bursts(spectrum, self.fs, self.samples, float(self.burst_sd[0]), rng.standard_normal(self.samples),
+                         gain)  # fmt: skip
 
     def offsets(self, rng: np.random.Generator) -> np.ndarray:
         """One record's per-lead mean ``[leads]`` in mV (its leads' means are removed first)."""
@@ -74,7 +95,8 @@ class NoiseModel:
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"mean_log_power": self.mean_log_power, "basis": self.basis, "spread": self.spread,
-                "mixing": self.mixing, "offset_sd": self.offset_sd}  # fmt: skip
+                "mixing": self.mixing, "offset_sd": self.offset_sd, "burst_sd": self.burst_sd,
+                "cycle_gain": self.cycle_gain}  # fmt: skip
 
     def to_bytes(self) -> bytes:
         header = {"fs": self.fs, "samples": self.samples, "leads": INDEPENDENT_LEADS, "card": MODEL_CARD}
@@ -83,11 +105,101 @@ class NoiseModel:
     @classmethod
     def load(cls, path: str | Path = NOISE_MODEL_PATH) -> NoiseModel:
         """Read a model written by ``to_bytes`` (the packaged one by default)."""
-        header, arrays = unpack_arrays(path, ("mean_log_power", "basis", "spread", "mixing", "offset_sd"))
+        names = ("mean_log_power", "basis", "spread", "mixing", "offset_sd", "burst_sd", "cycle_gain")
+        header, arrays = unpack_arrays(path, names)
         try:
             return cls(fs=int(header["fs"]), samples=int(header["samples"]), **arrays)
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"{path}: not a noise model ({exc}); refit it with tools/fit_beat_model.py") from None
+
+
+def phase_bins(samples: int, fs: float, r_times: np.ndarray) -> np.ndarray:
+    """Each sample's bin (of ``CYCLE_BINS``) of its phase between the R peaks ``r_times`` (seconds)
+    around it; before the first and after the last, counted on with the median RR interval."""
+    t = np.arange(samples) / fs
+    rr = float(np.median(np.diff(r_times)))
+    phase = np.mod((t - r_times[0]) / rr, 1.0)
+    after = t >= r_times[-1]
+    phase[after] = np.mod((t[after] - r_times[-1]) / rr, 1.0)
+    between = (t >= r_times[0]) & ~after
+    index = np.searchsorted(r_times, t[between], side="right") - 1
+    phase[between] = (t[between] - r_times[index]) / (r_times[index + 1] - r_times[index])
+    return np.minimum((phase * CYCLE_BINS).astype(np.int64), CYCLE_BINS - 1)
+
+
+def in_bursts(spectrum: np.ndarray, fs: float, samples: int, burst_sd: float, white: np.ndarray,
+              gain: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """The noise ``[leads, samples]`` whose spectrum is ``spectrum`` ``[leads, bins]``, its part above
+    ``BURST_LOW_HZ`` multiplied by ``gain`` ``[samples]`` (the cardiac cycle's) and modulated by
+    exp(burst_sd * u - burst_sd^2), where u is ``white`` ``[samples]`` kept below
+    ``BURST_BANDWIDTH_HZ`` and scaled to unit variance (one modulation for all leads: movement and
+    muscle reach every electrode)."""
+    frequencies = np.fft.rfftfreq(samples, 1.0 / fs)
+    low = np.fft.irfft(np.where(frequencies < BURST_LOW_HZ, spectrum, 0.0), n=samples, axis=-1)
+    high = np.fft.irfft(np.where(frequencies >= BURST_LOW_HZ, spectrum, 0.0), n=samples, axis=-1)
+    modulation = np.ones(samples) if gain is None else gain
+    if burst_sd > 0.0:
+        slow = np.fft.irfft(np.where(frequencies < BURST_BANDWIDTH_HZ, np.fft.rfft(white), 0.0), n=samples)
+        slow /= max(float(slow.std()), 1e-12)
+        modulation = modulation * np.exp(burst_sd * slow - burst_sd**2)
+    return low + high * modulation[None, :]
+
+
+def cycle_gain(residuals: np.ndarray, weights: np.ndarray, r_times: list[np.ndarray], fs: float) -> np.ndarray:
+    """Gain ``[CYCLE_BINS]`` of residuals ``[n, leads, samples]``'s sample-to-sample change over the
+    RR interval: per record, the median |change| (over leads) in each phase bin over its median
+    outside the QRS (``weights``), the median of that over records; the bins that hold the QRS at
+    a 0.8 s RR take their nearest neighbour's (there the beat model draws the variation);
+    normalized to mean square 1.  Medians, so that the bursts (``burst_sd``) do not set it."""
+    levels = []
+    for residual, weight, times in zip(residuals, weights, r_times, strict=True):
+        if not np.isfinite(residual).all() or len(times) < 3:
+            continue
+        change = np.abs(np.diff(residual, axis=-1))
+        bins = phase_bins(residual.shape[-1], fs, times)[1:]
+        outside = weight[1:] * weight[:-1] > 0.99
+        typical = np.median(change[:, outside]) if outside.any() else 0.0
+        if typical <= 0:
+            continue
+        levels.append([np.median(change[:, bins == b]) / typical if (bins == b).any() else np.nan
+                       for b in range(CYCLE_BINS)])  # fmt: skip
+    if not levels:
+        return np.ones(CYCLE_BINS)
+    gain = np.nanmedian(np.array(levels), axis=0)
+    centres = (np.arange(CYCLE_BINS) + 0.5) / CYCLE_BINS * 0.8  # seconds after R at a 0.8 s RR
+    inside = (centres < QRS_WINDOW_S[1]) | (centres > 0.8 + QRS_WINDOW_S[0]) | ~np.isfinite(gain)
+    kept = np.flatnonzero(~inside)
+    for b in np.flatnonzero(inside):
+        distance = np.abs(kept - b)
+        gain[b] = gain[kept[np.argmin(np.minimum(distance, CYCLE_BINS - distance))]]
+    return gain / np.sqrt(np.mean(gain**2))
+
+
+def burstiness(noise: np.ndarray, keep: np.ndarray | None = None) -> float:
+    """Median over records and leads of the root mean square of ``noise`` ``[n, leads, samples]``'s
+    sample-to-sample change over its median |change| (1.48 for Gaussian noise), on the changes
+    where ``keep`` ``[n, samples - 1]`` is true (all by default)."""
+    ratios = []
+    for record, kept in zip(noise, keep if keep is not None else np.ones((len(noise), noise.shape[-1] - 1), bool),
+                            strict=True):  # fmt: skip
+        change = np.diff(record, axis=-1)[:, kept]
+        typical = np.median(np.abs(change), axis=-1)
+        ratios += list(np.sqrt(np.mean(change**2, axis=-1))[typical > 0] / typical[typical > 0])
+    return float(np.median(ratios)) if ratios else float("nan")
+
+
+def fit_burst_sd(model: NoiseModel, target: float) -> float:
+    """The ``burst_sd`` on ``BURST_SD_GRID`` at which ``model``'s noise has the ``target``
+    ``burstiness`` (interpolated; seeded, so the fit is deterministic), its cardiac cycle at
+    ``BURST_FIT_R_TIMES`` (the cycle's gain makes the noise burstier too)."""
+    values = []
+    for burst_sd in BURST_SD_GRID:
+        trial = NoiseModel(**{**model.__dict__, "burst_sd": np.array([burst_sd])})
+        rng = np.random.default_rng(0)
+        drawn = np.stack([trial.sample(rng, BURST_FIT_R_TIMES) for _ in range(BURST_FIT_RECORDS)])
+        values.append(burstiness(drawn))
+    order = np.argsort(values)
+    return float(np.interp(target, np.asarray(values)[order], BURST_SD_GRID[order]))
 
 
 def record_residuals(signals: np.ndarray, found: RecordBeats, fs: float) -> tuple[np.ndarray, np.ndarray]:
@@ -129,20 +241,21 @@ def smoothed_log_power(residuals: np.ndarray, weights: np.ndarray) -> np.ndarray
 
 
 def fit_noise_model(residuals: np.ndarray, weights: np.ndarray, record_means: np.ndarray, fs: int,
-                    components: int = COMPONENTS) -> NoiseModel:  # fmt: skip
+                    components: int = COMPONENTS, r_times: list[np.ndarray] | None = None) -> NoiseModel:  # fmt: skip
     """Fit the spectra and lead correlation to residuals ``[n, leads, samples]`` seen through
-    ``weights`` ``[n, samples]`` (``record_residuals``; NaN rows and flat leads left out), and the
+    ``weights`` ``[n, samples]`` (``record_residuals``; NaN rows and flat leads left out), the
     spread of the records' own means ``[n, leads]`` (robust: 1.4826 x the median absolute deviation
-    from zero, so that the few records with a large offset do not set it)."""
+    from zero, so that the few records with a large offset do not set it), the gain over the
+    cardiac cycle where the records' R peaks ``r_times`` (seconds) are given, and the bursts."""
     offset_sd = 1.4826 * np.median(np.abs(record_means), axis=0)
-    keep = np.isfinite(residuals).all(axis=(1, 2))
-    residuals, weights = residuals[keep], weights[keep]
+    rows = np.flatnonzero(np.isfinite(residuals).all(axis=(1, 2)))
+    residuals, weights = residuals[rows], weights[rows]
     residuals = (
         residuals - (residuals * weights[:, None]).sum(axis=-1, keepdims=True) / weights.sum(axis=-1)[:, None, None]
     )
     windowed = residuals * weights[:, None, :]
     keep = (windowed.std(axis=-1) > FLAT_LEAD_MV).all(axis=1)  # a flat lead: no recording
-    residuals, weights, windowed = residuals[keep], weights[keep], windowed[keep]
+    residuals, weights, windowed, rows = residuals[keep], weights[keep], windowed[keep], rows[keep]
     log_power = smoothed_log_power(residuals, weights)
     flat = log_power.reshape(len(log_power), -1)
     mean = flat.mean(axis=0)
@@ -150,7 +263,8 @@ def fit_noise_model(residuals: np.ndarray, weights: np.ndarray, record_means: np
     k = min(components, len(singular))
     normalized = windowed / windowed.std(axis=-1, keepdims=True)
     correlation = np.einsum("nlt,nmt->lm", normalized, normalized) / (len(windowed) * windowed.shape[-1])
-    return NoiseModel(
+    gain = np.ones(CYCLE_BINS) if r_times is None else cycle_gain(residuals, weights, [r_times[i] for i in rows], fs)
+    gaussian = NoiseModel(
         fs=int(fs),
         samples=int(residuals.shape[-1]),
         mean_log_power=mean.reshape(log_power.shape[1:]),
@@ -158,7 +272,11 @@ def fit_noise_model(residuals: np.ndarray, weights: np.ndarray, record_means: np
         spread=singular[:k] / np.sqrt(len(flat) - 1),
         mixing=np.linalg.cholesky(correlation + 1e-6 * np.eye(len(correlation))),
         offset_sd=offset_sd,
+        burst_sd=np.zeros(1),
+        cycle_gain=gain,
     )
+    target = burstiness(residuals, weights[:, 1:] * weights[:, :-1] > 0.99)  # between QRS complexes
+    return NoiseModel(**{**gaussian.__dict__, "burst_sd": np.array([fit_burst_sd(gaussian, target)])})
 
 
 def quality_flags(noise: np.ndarray, fs: float) -> dict[str, str]:
