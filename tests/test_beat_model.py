@@ -228,8 +228,8 @@ def test_median_beats_are_held_where_the_next_beat_begins_and_smooth_outside_the
 
 def test_noise_model_follows_the_cardiac_cycle() -> None:
     """Residuals quiet in the second half of every RR interval and loud in the first give a gain that
-    says so; the drawn noise is quiet where the gain is low."""
-    from train.synth.noise_model import CYCLE_BINS, phase_bins
+    says so, and noise as busy as theirs at every phase."""
+    from train.synth.noise_model import CYCLE_BINS, phase_bins, phase_levels
 
     rng = np.random.default_rng(2)
     r_times = [np.arange(0.3, 10.0, 0.8) + rng.uniform(0, 0.1) for _ in range(200)]
@@ -238,10 +238,11 @@ def test_noise_model_follows_the_cardiac_cycle() -> None:
         residual *= np.where(phase_bins(1000, 100, times) < CYCLE_BINS // 2, 1.5, 0.5)
     model = fit_noise_model(residuals, np.ones((200, 1000)), np.zeros((200, 8)), fs=100, components=3, r_times=r_times)
     gain = model.cycle_gain
-    assert np.isclose(np.mean(gain**2), 1.0) and gain[CYCLE_BINS // 4] > 2.0 * gain[3 * CYCLE_BINS // 4], gain
-    drawn = model.sample(rng, r_times[0])
-    bins = phase_bins(1000, 100, r_times[0])
-    assert np.std(np.diff(drawn[2])[bins[1:] == 6]) > 1.5 * np.std(np.diff(drawn[2])[bins[1:] == 15])
+    assert gain.shape == (8, CYCLE_BINS) and np.all(gain[:, CYCLE_BINS // 4] > 2.0 * gain[:, 3 * CYCLE_BINS // 4]), gain
+    # calibrated: the drawn noise changes from sample to sample as much as the residuals, phase by phase
+    drawn = np.stack([model.sample(rng, times) for times in r_times[:100]])
+    ratio = phase_levels(drawn, r_times[:100], 100) / phase_levels(residuals, r_times, 100)
+    assert np.all(np.abs(ratio[:, 3:17] - 1.0) < 0.2), ratio
 
 
 def test_noise_model_gives_back_bursts() -> None:
@@ -257,7 +258,7 @@ def test_noise_model_gives_back_bursts() -> None:
     model = fit_noise_model(residuals, np.ones((300, 1000)), np.zeros((300, 8)), fs=100, components=3)
     assert 0.5 < model.burst_sd[0] < 1.1, model.burst_sd
     drawn = np.stack([model.sample(rng) for _ in range(100)])
-    assert abs(burstiness(drawn) - burstiness(residuals)) < 0.1
+    assert abs(burstiness(drawn) - burstiness(residuals)) < 0.15  # 1.48 without bursts
     level = lambda x: float(np.sqrt(np.mean(x**2)))
     assert 0.7 < level(drawn) / level(residuals) < 1.3  # the bursts keep the fitted power
 

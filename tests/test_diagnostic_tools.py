@@ -82,3 +82,5 @@ def test_repeated_samples_are_found_where_the_lead_holds_still() -> None:
     shares = _tool("repeated_samples").segment_shares(lead, peaks, fs)
     assert shares["TP segment"] == 1.0 and shares["QRS to T"] < 0.05
     assert shares["QRS to T"] < shares["whole record"] < shares["TP segment"]
+    changes = _tool("repeated_samples").segment_changes(lead, peaks, fs)
+    assert changes["TP segment"] == 0.0 and 40.0 < changes["QRS to T"] < 60.0  # N(0, 50 uV) steps: median |d| ~ 48

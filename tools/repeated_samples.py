@@ -6,7 +6,8 @@ statistic. This tool says where in the cardiac cycle the difference lies: per re
 R peaks found as in ``train synth-report``), the share of repeated samples in the TP segment (from
 60% of each RR interval to 250 ms before the next R peak), from just before the QRS to the end of
 the T wave (80 ms before to 400 ms after each R peak), and over the whole record; the median over
-a seeded sample of training records (folds 1-8) of each dataset.
+a seeded sample of training records (folds 1-8) of each dataset; and the same for the median
+sample-to-sample change in uV (how busy each segment is).
 
 Usage: python tools/repeated_samples.py REAL_CACHE SYNTHETIC_CACHE [--records N] [--seed S]
 """
@@ -25,18 +26,30 @@ QRS_TO_T_S = (-0.08, 0.4)
 TP_START_RR, TP_END_BEFORE_R_S = 0.6, 0.25
 
 
-def segment_shares(lead: np.ndarray, peaks: np.ndarray, fs: float) -> dict[str, float]:
-    """Share of repeated samples of one lead ``[samples]`` in mV, by segment around R ``peaks``."""
-    repeated = repeated_samples(lead)
-    tp = np.zeros(len(repeated), dtype=bool)
-    qrs_to_t = np.zeros(len(repeated), dtype=bool)
+def segment_masks(changes: int, peaks: np.ndarray, fs: float) -> dict[str, np.ndarray]:
+    """Which of a lead's ``changes`` successive-sample changes lie in each segment around R ``peaks``
+    (the whole record included)."""
+    tp = np.zeros(changes, dtype=bool)
+    qrs_to_t = np.zeros(changes, dtype=bool)
     for here, following in itertools.pairwise(peaks):
         qrs_to_t[max(0, here + int(QRS_TO_T_S[0] * fs)) : here + int(QRS_TO_T_S[1] * fs)] = True
         start, stop = here + int(TP_START_RR * (following - here)), following - int(TP_END_BEFORE_R_S * fs)
         tp[max(0, start) : max(0, stop)] = True
-    return {"TP segment": float(repeated[tp].mean()) if tp.any() else float("nan"),
-            "QRS to T": float(repeated[qrs_to_t].mean()) if qrs_to_t.any() else float("nan"),
-            "whole record": float(repeated.mean())}  # fmt: skip
+    return {"TP segment": tp, "QRS to T": qrs_to_t, "whole record": np.ones(changes, dtype=bool)}
+
+
+def segment_shares(lead: np.ndarray, peaks: np.ndarray, fs: float) -> dict[str, float]:
+    """Share of repeated samples of one lead ``[samples]`` in mV, by segment around R ``peaks``."""
+    repeated = repeated_samples(lead)
+    return {name: float(repeated[mask].mean()) if mask.any() else float("nan")
+            for name, mask in segment_masks(len(repeated), peaks, fs).items()}  # fmt: skip
+
+
+def segment_changes(lead: np.ndarray, peaks: np.ndarray, fs: float) -> dict[str, float]:
+    """Median |sample-to-sample change| in uV of one lead ``[samples]`` in mV, by segment around R ``peaks``."""
+    change = np.abs(np.diff(lead)) * 1000.0
+    return {name: float(np.median(change[mask])) if mask.any() else float("nan")
+            for name, mask in segment_masks(len(change), peaks, fs).items()}  # fmt: skip
 
 
 def main() -> None:
@@ -46,16 +59,23 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=800)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    print("| lead II, median over records | TP segment | QRS to T | whole record |\n|---|---|---|---|")
+    tables = {"share of repeated samples": (segment_shares, "{:.3f}"),
+              "median sample-to-sample change, uV": (segment_changes, "{:.1f}")}  # fmt: skip
+    rows: dict[str, list[str]] = {title: [] for title in tables}
     for name, path in (("real", args.real_cache), ("synthetic", args.synthetic_cache)):
         dataset = open_dataset(path)
         signals, _ = training_records(dataset, args.records, args.seed)
         leads = list(dataset.leads)
-        rows = [segment_shares(record[leads.index("II")].astype(np.float64), peaks, float(dataset.fs))
-                for record, peaks in zip(signals, lead_ii_peaks(signals, leads, float(dataset.fs)), strict=True)
-                if len(peaks) >= 3]  # fmt: skip
-        medians = {key: float(np.nanmedian([row[key] for row in rows])) for key in rows[0]}
-        print(f"| {name} | " + " | ".join(f"{value:.3f}" for value in medians.values()) + " |")
+        found = [(record[leads.index("II")].astype(np.float64), peaks)
+                 for record, peaks in zip(signals, lead_ii_peaks(signals, leads, float(dataset.fs)), strict=True)
+                 if len(peaks) >= 3]  # fmt: skip
+        for title, (measure, style) in tables.items():
+            values = [measure(lead, peaks, float(dataset.fs)) for lead, peaks in found]
+            medians = [float(np.nanmedian([value[key] for value in values])) for key in values[0]]
+            rows[title].append(f"| {name} | " + " | ".join(style.format(median) for median in medians) + " |")
+    for title, lines in rows.items():
+        print(f"| lead II, {title} (median over records) | TP segment | QRS to T | whole record |\n|---|---|---|---|")
+        print("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ These are averages over thousands of records; no record's signal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,17 +49,21 @@ BASELINE_DRIFT_MV, STATIC_NOISE_MV = 0.15, 0.03
 EXCLUSION_RAMP_S = 0.02  # the QRS window (fidelity.QRS_WINDOW_S) is left out of the spectra, with these ramps
 FLAT_LEAD_MV = 0.002  # residual RMS below this: the lead was not recorded (left out of the fit)
 SMOOTHING_BINS = 5
-# Real residuals come in bursts: over a record, their sample-to-sample change has a root mean square 1.9x
+# Real residuals come in bursts: over a record, their sample-to-sample change has a root mean square 2.1x
 # its median |change| (a Gaussian's: 1.48), quiet stretches and loud ones at the same power.  The noise
-# above BURST_LOW_HZ is multiplied by exp(burst_sd * u - burst_sd^2), u a unit Gaussian process below
-# BURST_BANDWIDTH_HZ (mean square 1, so the spectra stay as fitted); burst_sd is fitted to that ratio
-BURST_LOW_HZ, BURST_BANDWIDTH_HZ = 5.0, 1.0
+# above BURST_LOW_HZ (below it: baseline wander, which follows neither) is multiplied by
+# exp(burst_sd * u - burst_sd^2), u a unit Gaussian process below BURST_BANDWIDTH_HZ (mean square 1, so
+# the spectra stay as fitted); burst_sd is fitted to that ratio
+BURST_LOW_HZ, BURST_BANDWIDTH_HZ = 1.0, 1.0
 BURST_SD_GRID = np.linspace(0.0, 1.5, 31)
 BURST_FIT_RECORDS = 300
 BURST_FIT_R_TIMES = np.arange(0.4, 10.0, 0.8)  # a steady 75 bpm
 # Real residuals are quieter in the TP segment than around the P and T waves (what beats change from one
-# to the next); the noise above BURST_LOW_HZ follows the cardiac cycle by a gain per phase of the RR interval
+# to the next); the noise above BURST_LOW_HZ follows the cardiac cycle by a gain per lead and phase of the RR
+# interval, calibrated to the real residuals' typical sample-to-sample change there
 CYCLE_BINS = 20
+CALIBRATION_ROUNDS = 3  # the gain is refined this many times (it does not act on what lies below BURST_LOW_HZ)
+CYCLE_GAIN_RANGE = (0.05, 5.0)
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,8 @@ class NoiseModel:
     mixing: np.ndarray  # [leads, leads], Cholesky factor of the between-lead correlation
     offset_sd: np.ndarray  # [leads], robust standard deviation of a record's mean, mV
     burst_sd: np.ndarray  # [1], log standard deviation of the slow modulation of the noise above BURST_LOW_HZ
-    cycle_gain: np.ndarray  # [CYCLE_BINS], gain of the noise above BURST_LOW_HZ by phase of the RR interval
+    cycle_gain: np.ndarray  # [leads, CYCLE_BINS], gain of the noise above BURST_LOW_HZ by phase of the RR interval
+    # (ones when the fit is given no R peaks)
 
     def sample(self, rng: np.random.Generator, r_times: np.ndarray | None = None) -> np.ndarray:
         """One record's noise ``[leads, samples]`` in mV at ``fs``, following the cardiac cycle of
@@ -83,11 +89,11 @@ class NoiseModel:
         white = self.mixing @ rng.standard_normal((self.mixing.shape[0], self.samples))
         spectrum = np.fft.rfft(white, axis=1) * np.sqrt(np.exp(log_power))
         spectrum[:, 0] = 0.0
-        gain = np.ones(self.samples)
+        gain = np.ones((1, self.samples))
         if r_times is not None and len(r_times) >= 2:
-            gain = self.cycle_gain[phase_bins(self.samples, self.fs, r_times)]
-        return in_bursts(spectrum, self.fs, self.samples, float(self.burst_sd[0]), rng.standard_normal(self.samples),
-                         gain)  # fmt: skip
+            gain = self.cycle_gain[:, phase_bins(self.samples, self.fs, r_times)]
+        slow = rng.standard_normal(self.samples)
+        return in_bursts(spectrum, self.fs, self.samples, float(self.burst_sd[0]), slow, gain)
 
     def offsets(self, rng: np.random.Generator) -> np.ndarray:
         """One record's per-lead mean ``[leads]`` in mV (its leads' means are removed first)."""
@@ -130,49 +136,61 @@ def phase_bins(samples: int, fs: float, r_times: np.ndarray) -> np.ndarray:
 def in_bursts(spectrum: np.ndarray, fs: float, samples: int, burst_sd: float, white: np.ndarray,
               gain: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """The noise ``[leads, samples]`` whose spectrum is ``spectrum`` ``[leads, bins]``, its part above
-    ``BURST_LOW_HZ`` multiplied by ``gain`` ``[samples]`` (the cardiac cycle's) and modulated by
+    ``BURST_LOW_HZ`` multiplied by ``gain`` ``[leads or 1, samples]`` (the cardiac cycle's) and modulated by
     exp(burst_sd * u - burst_sd^2), where u is ``white`` ``[samples]`` kept below
     ``BURST_BANDWIDTH_HZ`` and scaled to unit variance (one modulation for all leads: movement and
     muscle reach every electrode)."""
     frequencies = np.fft.rfftfreq(samples, 1.0 / fs)
     low = np.fft.irfft(np.where(frequencies < BURST_LOW_HZ, spectrum, 0.0), n=samples, axis=-1)
     high = np.fft.irfft(np.where(frequencies >= BURST_LOW_HZ, spectrum, 0.0), n=samples, axis=-1)
-    modulation = np.ones(samples) if gain is None else gain
+    modulation = np.ones((1, samples)) if gain is None else np.atleast_2d(gain)
     if burst_sd > 0.0:
         slow = np.fft.irfft(np.where(frequencies < BURST_BANDWIDTH_HZ, np.fft.rfft(white), 0.0), n=samples)
         slow /= max(float(slow.std()), 1e-12)
         modulation = modulation * np.exp(burst_sd * slow - burst_sd**2)
-    return low + high * modulation[None, :]
+    return low + high * modulation
 
 
-def cycle_gain(residuals: np.ndarray, weights: np.ndarray, r_times: list[np.ndarray], fs: float) -> np.ndarray:
-    """Gain ``[CYCLE_BINS]`` of residuals ``[n, leads, samples]``'s sample-to-sample change over the
-    RR interval: per record, the median |change| (over leads) in each phase bin over its median
-    outside the QRS (``weights``), the median of that over records; the bins that hold the QRS at
-    a 0.8 s RR take their nearest neighbour's (there the beat model draws the variation);
-    normalized to mean square 1.  Medians, so that the bursts (``burst_sd``) do not set it."""
+def phase_levels(noise: np.ndarray, r_times: list[np.ndarray], fs: float) -> np.ndarray:
+    """The typical sample-to-sample change of ``noise`` ``[n, leads, samples]`` with R peaks
+    ``r_times`` (seconds) by lead and phase of the RR interval ``[leads, CYCLE_BINS]``: per record
+    the median |change| in each bin, the median of that over records (medians, so that the bursts
+    do not set it); the bins that hold the QRS at a 0.8 s RR take their nearest neighbour's (there
+    the residual is the beat's own variation, which the beat model draws)."""
     levels = []
-    for residual, weight, times in zip(residuals, weights, r_times, strict=True):
-        if not np.isfinite(residual).all() or len(times) < 3:
+    for record, times in zip(noise, r_times, strict=True):
+        if not np.isfinite(record).all() or len(times) < 3:
             continue
-        change = np.abs(np.diff(residual, axis=-1))
-        bins = phase_bins(residual.shape[-1], fs, times)[1:]
-        outside = weight[1:] * weight[:-1] > 0.99
-        typical = np.median(change[:, outside]) if outside.any() else 0.0
-        if typical <= 0:
-            continue
-        levels.append([np.median(change[:, bins == b]) / typical if (bins == b).any() else np.nan
-                       for b in range(CYCLE_BINS)])  # fmt: skip
+        change = np.abs(np.diff(record, axis=-1))
+        bins = phase_bins(record.shape[-1], fs, times)[1:]
+        levels.append(np.stack([np.median(change[:, bins == b], axis=-1) if (bins == b).any()
+                                else np.full(len(change), np.nan) for b in range(CYCLE_BINS)], axis=-1))  # fmt: skip
     if not levels:
-        return np.ones(CYCLE_BINS)
-    gain = np.nanmedian(np.array(levels), axis=0)
+        return np.full((noise.shape[1], CYCLE_BINS), np.nan)
+    level = np.nanmedian(np.array(levels), axis=0)
     centres = (np.arange(CYCLE_BINS) + 0.5) / CYCLE_BINS * 0.8  # seconds after R at a 0.8 s RR
-    inside = (centres < QRS_WINDOW_S[1]) | (centres > 0.8 + QRS_WINDOW_S[0]) | ~np.isfinite(gain)
+    inside = (centres < QRS_WINDOW_S[1]) | (centres > 0.8 + QRS_WINDOW_S[0])
     kept = np.flatnonzero(~inside)
     for b in np.flatnonzero(inside):
         distance = np.abs(kept - b)
-        gain[b] = gain[kept[np.argmin(np.minimum(distance, CYCLE_BINS - distance))]]
-    return gain / np.sqrt(np.mean(gain**2))
+        level[:, b] = level[:, kept[np.argmin(np.minimum(distance, CYCLE_BINS - distance))]]
+    return level
+
+
+def calibrated_cycle_gain(model: NoiseModel, residuals: np.ndarray, r_times: list[np.ndarray]) -> np.ndarray:
+    """``cycle_gain`` ``[leads, CYCLE_BINS]`` that gives ``model``'s noise the residuals' typical
+    change by lead and phase (``phase_levels``): theirs over that of ``BURST_FIT_RECORDS`` records
+    drawn at the first residuals' R peaks (seeded), ``CALIBRATION_ROUNDS`` times.  The spectra alone make the chest
+    leads' TP segment 1.6-1.8x as busy as real: they are fitted over the P and T waves too, which
+    change from beat to beat, while the TP segment holds noise alone."""
+    target = phase_levels(residuals, r_times, model.fs)
+    chosen = [times for times in r_times if len(times) >= 3][:BURST_FIT_RECORDS]
+    gain = np.ones_like(model.cycle_gain)
+    for _ in range(CALIBRATION_ROUNDS):
+        trial, rng = NoiseModel(**{**model.__dict__, "cycle_gain": gain}), np.random.default_rng(0)
+        ratio = target / phase_levels(np.stack([trial.sample(rng, times) for times in chosen]), chosen, model.fs)
+        gain = np.clip(gain * np.where(np.isfinite(ratio) & (ratio > 0), ratio, 1.0), *CYCLE_GAIN_RANGE)
+    return gain
 
 
 def burstiness(noise: np.ndarray, keep: np.ndarray | None = None) -> float:
@@ -188,16 +206,15 @@ def burstiness(noise: np.ndarray, keep: np.ndarray | None = None) -> float:
     return float(np.median(ratios)) if ratios else float("nan")
 
 
-def fit_burst_sd(model: NoiseModel, target: float) -> float:
-    """The ``burst_sd`` on ``BURST_SD_GRID`` at which ``model``'s noise has the ``target``
-    ``burstiness`` (interpolated; seeded, so the fit is deterministic), its cardiac cycle at
-    ``BURST_FIT_R_TIMES`` (the cycle's gain makes the noise burstier too)."""
+def fitted_on_grid(model: NoiseModel, field: str, statistic: Callable[[np.ndarray], float], target: float) -> float:
+    """The value of ``model``'s ``field`` on ``BURST_SD_GRID`` at which ``statistic`` of its noise
+    (``BURST_FIT_RECORDS`` records, cardiac cycle at ``BURST_FIT_R_TIMES``) is ``target``
+    (interpolated; seeded, so the fit is deterministic)."""
     values = []
-    for burst_sd in BURST_SD_GRID:
-        trial = NoiseModel(**{**model.__dict__, "burst_sd": np.array([burst_sd])})
+    for value in BURST_SD_GRID:
+        trial = NoiseModel(**{**model.__dict__, field: np.array([value])})
         rng = np.random.default_rng(0)
-        drawn = np.stack([trial.sample(rng, BURST_FIT_R_TIMES) for _ in range(BURST_FIT_RECORDS)])
-        values.append(burstiness(drawn))
+        values.append(statistic(np.stack([trial.sample(rng, BURST_FIT_R_TIMES) for _ in range(BURST_FIT_RECORDS)])))
     order = np.argsort(values)
     return float(np.interp(target, np.asarray(values)[order], BURST_SD_GRID[order]))
 
@@ -263,7 +280,6 @@ def fit_noise_model(residuals: np.ndarray, weights: np.ndarray, record_means: np
     k = min(components, len(singular))
     normalized = windowed / windowed.std(axis=-1, keepdims=True)
     correlation = np.einsum("nlt,nmt->lm", normalized, normalized) / (len(windowed) * windowed.shape[-1])
-    gain = np.ones(CYCLE_BINS) if r_times is None else cycle_gain(residuals, weights, [r_times[i] for i in rows], fs)
     gaussian = NoiseModel(
         fs=int(fs),
         samples=int(residuals.shape[-1]),
@@ -273,10 +289,15 @@ def fit_noise_model(residuals: np.ndarray, weights: np.ndarray, record_means: np
         mixing=np.linalg.cholesky(correlation + 1e-6 * np.eye(len(correlation))),
         offset_sd=offset_sd,
         burst_sd=np.zeros(1),
-        cycle_gain=gain,
+        cycle_gain=np.ones((residuals.shape[1], CYCLE_BINS)),
     )
     target = burstiness(residuals, weights[:, 1:] * weights[:, :-1] > 0.99)  # between QRS complexes
-    return NoiseModel(**{**gaussian.__dict__, "burst_sd": np.array([fit_burst_sd(gaussian, target)])})
+    bursty = NoiseModel(**{**gaussian.__dict__, "burst_sd": np.array([fitted_on_grid(gaussian, "burst_sd", burstiness,
+                                                                                      target)])})  # fmt: skip
+    if r_times is None:
+        return bursty
+    gain = calibrated_cycle_gain(bursty, residuals, [r_times[i] for i in rows])
+    return NoiseModel(**{**bursty.__dict__, "cycle_gain": gain})
 
 
 def quality_flags(noise: np.ndarray, fs: float) -> dict[str, str]:
