@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
@@ -25,16 +26,35 @@ from runtime.dataset.cache import open_dataset
 from runtime.progress import Progress
 from train.synth.beat_model import (
     COMPONENTS,
+    INDEPENDENT_LEADS,
     MIN_COMBINATION_RECORDS,
     MODEL_PATH,
     NOISE_MODEL_PATH,
+    BeatModel,
     fit_beat_model,
     independent_lead_indices,
     record_beats,
 )
-from train.synth.noise_model import fit_noise_model, record_residuals
+from train.synth.noise_model import CYCLE_BINS, NoiseModel, burstiness, fit_noise_model, record_residuals
 
 CHUNK = 1000
+SUMMARY_PHASES = {"TP": (0.45, 0.75), "P": (0.8, 0.9)}  # of the RR interval, for the printed summary
+
+
+def noise_summary(model: BeatModel, noise: NoiseModel, residuals: np.ndarray, weights: np.ndarray) -> dict[str, Any]:
+    """What the fit found beyond the beats' shapes: how unevenly median beats carry their detail
+    (energy quantiles, in units of the mean), how bursty the residuals are between QRS complexes
+    (``noise_model.burstiness``; Gaussian noise: 1.48) and the burst spread fitted to it, and per
+    lead the cardiac cycle's gain in the TP segment over that on the P wave (``SUMMARY_PHASES``)."""
+    energy = model.detail_scales**2
+    finite = np.isfinite(residuals).all(axis=(1, 2))
+    between = weights[finite][:, 1:] * weights[finite][:, :-1] > 0.99
+    bins = {name: slice(int(low * CYCLE_BINS), int(high * CYCLE_BINS)) for name, (low, high) in SUMMARY_PHASES.items()}
+    tp_over_p = noise.cycle_gain[:, bins["TP"]].mean(axis=1) / noise.cycle_gain[:, bins["P"]].mean(axis=1)
+    return {"detail_energy": {"p50": round(float(np.quantile(energy, 0.5)), 3), "p99": round(float(np.quantile(energy, 0.99)), 2)},
+            "residual_burstiness": round(burstiness(residuals[finite], between), 3),
+            "burst_sd": round(float(noise.burst_sd[0]), 3),
+            "cycle_gain_tp_over_p": dict(zip(INDEPENDENT_LEADS, np.round(tp_over_p, 2).tolist(), strict=True))}  # fmt: skip
 
 
 def main() -> None:
@@ -70,12 +90,13 @@ def main() -> None:
               "folds": "1-8"}  # fmt: skip
     model = fit_beat_model(np.concatenate(beats), np.concatenate(log_rr), np.concatenate(deviations), np.asarray(dataset.labels[indices]),
                            dataset.classes, dataset.fs, source, args.components, args.min_records)  # fmt: skip
-    noise = fit_noise_model(np.concatenate(residuals), np.concatenate(weights), np.concatenate(means), dataset.fs,
-                            r_times=r_times)  # fmt: skip
+    all_residuals, all_weights = np.concatenate(residuals), np.concatenate(weights)
+    noise = fit_noise_model(all_residuals, all_weights, np.concatenate(means), dataset.fs, r_times=r_times)
     atomic_write_bytes(args.out, model.to_bytes())
     atomic_write_bytes(args.noise_out, noise.to_bytes())
     combos = {"+".join(model.combination_classes(i)): int(n) for i, n in enumerate(model.counts)}
     print(json.dumps({"out": args.out, **model.source, "combinations": combos,
+                      **noise_summary(model, noise, all_residuals, all_weights),
                       "seconds": round(time.perf_counter() - started, 1)}, indent=2))  # fmt: skip
     print(f"wrote {args.out}", file=sys.stderr)
 

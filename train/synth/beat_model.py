@@ -42,17 +42,17 @@ COMPONENTS = 40
 # the next principal components of median beats, drawn from one Gaussian for every combination: the
 # fine detail of QRS complexes (notches, slurs, sharp peaks) that the first COMPONENTS smooth away
 DETAIL_COMPONENTS = 80
-# how much detail a median beat carries varies from record to record far more than a Gaussian's would:
-# half the records have less than 0.41 of the mean energy, one in a hundred 11x; drawn in one Gaussian,
-# every beat got the mean and the TP segment three times the real sample-to-sample change.  A record's
-# scale is drawn from these many quantiles of the real records' (given the scale, the detail is Gaussian)
+# how much detail a median beat carries varies from record to record far more than a Gaussian's would
+# (tools/fit_beat_model.py prints the energy quantiles); drawn in one Gaussian, every beat got the mean and
+# a busy TP segment.  A record's scale is drawn from these many quantiles of the real records' (given the
+# scale, the detail is Gaussian)
 DETAIL_SCALE_LEVELS = 101
 QRS_COMPONENTS = 40  # principal directions of single beats' deviations inside the QRS window
 QRS_TAPER_S = 0.02  # the QRS window fades over this much at either end
 # outside the QRS a median beat is smoothed with a Gaussian of this standard deviation (-3 dB near 13 Hz):
 # P, ST and T keep their shape; what the median of some ten beats leaves above that is recording noise
-# (5 uV from sample to sample in the TP segment, as much as the whole of a real record's there), which
-# the noise model, fitted to the records less these beats, draws once rather than twice
+# (in the TP segment about as much as a real record's own there), which the noise model, fitted to the
+# records less these beats, then draws once rather than twice
 OUTSIDE_QRS_SMOOTHING_S = 0.01
 BEATS_PER_RECORD = 4  # single beats per record whose deviation from its median beat feeds the beat-to-beat spread
 BEAT_TRIM_PERCENTILE = 50  # the calmer half of single beats: the other half's deviations are mostly noise, missed
@@ -255,8 +255,8 @@ def lay_beats(
     begins, the signal eases from the one's last value to the other's first; where they overlap,
     it crossfades from the one to the other over ``HEAD_TAPER_S`` from the next beat's start.
     Before the first beat and after the last the signal holds their edge values.  (Fading each
-    beat to zero at its ends put steps of a median beat's TP level, some 20 µV, between beats:
-    four times the sample-to-sample change of a real record's TP segment.)"""
+    beat to zero at its ends put a step of the median beat's TP level between every two beats,
+    far busier than a real TP segment: ``tools/repeated_samples.py``.)"""
     start, stop = window_s
     grid = start + np.arange(beat.shape[1]) / fs
     keep = np.ones_like(grid)
@@ -402,7 +402,7 @@ def held_before_next_beat(beats: np.ndarray, log_rr: np.ndarray, fs: float) -> n
     the next beat's P wave begins (``P_WAVE_S`` before the next R peak, at each record's median RR
     ``exp(log_rr)``) to the window's end.  At a fast rate the window reaches into the next beat's
     P wave and QRS; left in, their sharp edges became principal components, and every drawn beat
-    carried some of them into its TP segment (3.6x the real sample-to-sample change there)."""
+    carried some of them into its TP segment."""
     held = beats.copy()
     for index, rr in enumerate(np.exp(log_rr)):
         if not np.isfinite(rr):

@@ -15,10 +15,13 @@ summarized, in the eight independent leads, by
   every lead removed, to within a few µV (the beats laid on a zero baseline have a mean of their
   own, 0.06 mV in lead II, which alone told real from synthetic records apart);
 * how bursty the residuals are (``burst_sd``): at the same power, real records hold still for
-  stretches and move a lot in others, where Gaussian noise is equally busy throughout.
+  stretches and move a lot in others, where Gaussian noise is equally busy throughout;
+* how busy they are at each phase of the cardiac cycle, per lead (``cycle_gain``): quiet in the
+  TP segment, busier over the P and T waves, which vary from beat to beat.
 
 Sampling draws a record's spectrum from that Gaussian, shapes correlated white noise with it and
-modulates its part above ``BURST_LOW_HZ`` slowly (``in_bursts``).
+multiplies its part above ``BURST_LOW_HZ`` by the cycle's gain at the record's R peaks and a slow
+modulation (``in_bursts``).
 These are averages over thousands of records; no record's signal.
 """
 
@@ -49,8 +52,9 @@ BASELINE_DRIFT_MV, STATIC_NOISE_MV = 0.15, 0.03
 EXCLUSION_RAMP_S = 0.02  # the QRS window (fidelity.QRS_WINDOW_S) is left out of the spectra, with these ramps
 FLAT_LEAD_MV = 0.002  # residual RMS below this: the lead was not recorded (left out of the fit)
 SMOOTHING_BINS = 5
-# Real residuals come in bursts: over a record, their sample-to-sample change has a root mean square 2.1x
-# its median |change| (a Gaussian's: 1.48), quiet stretches and loud ones at the same power.  The noise
+# Real residuals come in bursts: over a record, their sample-to-sample change has a root mean square about
+# twice its median |change| (a Gaussian's: 1.48; tools/fit_beat_model.py prints it), quiet stretches and loud
+# ones at the same power.  The noise
 # above BURST_LOW_HZ (below it: baseline wander, which follows neither) is multiplied by
 # exp(burst_sd * u - burst_sd^2), u a unit Gaussian process below BURST_BANDWIDTH_HZ (mean square 1, so
 # the spectra stay as fitted); burst_sd is fitted to that ratio
@@ -68,7 +72,8 @@ CYCLE_GAIN_RANGE = (0.05, 5.0)
 
 @dataclass(frozen=True)
 class NoiseModel:
-    """Per record, log power spectra ``[leads, bins]`` (a Gaussian over records) and lead correlation."""
+    """Per record, log power spectra ``[leads, bins]`` (a Gaussian over records), lead correlation,
+    record means, bursts and the cardiac cycle's gain."""
 
     fs: int
     samples: int  # record length the spectra were measured on
