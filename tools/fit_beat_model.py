@@ -6,7 +6,7 @@ interval and a few single beats, and fits a Gaussian mixture per label combinati
 principal-component basis, plus the beat-to-beat variation.  Validation and test folds never feed it.
 Also fits the noise model (train/synth/noise_model.py) to the same records' residuals.  Writes
 both atomically (default: the packaged train/synth/beat_model.npz and noise_model.npz) and prints
-a summary.  About 2.5 minutes on 2 cores.
+a summary.  About 2.7 minutes on 2 cores.
 
 Usage: python tools/fit_beat_model.py REAL_CACHE [--out PATH] [--noise-out PATH] [--components K] [--min-records N]
 """
