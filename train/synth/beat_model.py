@@ -230,15 +230,20 @@ def smoothstep(x: np.ndarray) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(np.pi * clipped)
 
 
-def beat_spans(times: np.ndarray, rrs: np.ndarray, record_rr: float, window_s: tuple[float, float]) -> np.ndarray:
-    """Where each beat laid at R ``times`` reaches, ``[beats, 2]`` in seconds from its R peak: from
-    its window's start to its window's end (the part after the QRS stretched with the beat's RR
-    ``rrs`` against ``record_rr``, as ``lay_beats`` lays it) or ``TAIL_GAP_S`` before the next R
-    peak, whichever comes first."""
+def beat_stretches(rrs: np.ndarray, record_rr: float) -> np.ndarray:
+    """How much each beat's part after the QRS is stretched ``[beats]``: Bazett's square root of the
+    record's RR over the beat's ``rrs``, within ``STRETCH_RANGE`` (a beat's time after ``QRS_END_S``
+    is laid at ``QRS_END_S + (t - QRS_END_S) * stretch`` of its shape)."""
+    return np.clip(np.sqrt(record_rr / np.asarray(rrs, dtype=np.float64)), *STRETCH_RANGE)
+
+
+def beat_spans(rrs: np.ndarray, stretches: np.ndarray, window_s: tuple[float, float]) -> np.ndarray:
+    """Where each beat reaches, ``[beats, 2]`` in seconds from its R peak: from its window's start
+    to its window's end (the part after the QRS stretched by ``stretches``, ``beat_stretches``) or
+    ``TAIL_GAP_S`` before the next R peak (the beat's RR ``rrs``), whichever comes first."""
     start, stop = window_s
-    stretch = np.clip(np.sqrt(record_rr / np.asarray(rrs, dtype=np.float64)), *STRETCH_RANGE)
-    window_end = np.where(stop > QRS_END_S, QRS_END_S + (stop - QRS_END_S) / stretch, stop)
-    return np.stack([np.full(len(stretch), start), np.minimum(window_end, np.asarray(rrs) - TAIL_GAP_S)], axis=1)
+    window_end = np.where(stop > QRS_END_S, QRS_END_S + (stop - QRS_END_S) / stretches, stop)
+    return np.stack([np.full(len(stretches), start), np.minimum(window_end, np.asarray(rrs) - TAIL_GAP_S)], axis=1)
 
 
 def lay_beats(
@@ -267,7 +272,8 @@ def lay_beats(
     fine_fs = out_fs * LAYING_UPSAMPLING
     fine_grid = np.arange(start, stop + 0.5 / fine_fs, 1.0 / fine_fs)
     fine = CubicSpline(grid, shapes, axis=2)(np.clip(fine_grid, start, stop))  # [shapes, leads, points]
-    spans = beat_spans(times, rrs, record_rr, window_s)
+    stretches = beat_stretches(rrs, record_rr)
+    spans = beat_spans(rrs, stretches, window_s)
     first, last = times + spans[:, 0], times + spans[:, 1]
     # junction j lies between beat j and beat j + 1: the signal goes from one to the other over [ease_from, ease_to]
     ease_from = np.minimum(last[:-1], first[1:])
@@ -275,13 +281,12 @@ def lay_beats(
     ease_to = np.maximum(ease_to, ease_from + 1e-6)
     t = np.arange(n) / out_fs
     signal = np.zeros((beat.shape[0], n))
-    for b, (r_time, rr) in enumerate(zip(times, rrs, strict=True)):
+    for b, (r_time, stretch) in enumerate(zip(times, stretches, strict=True)):
         lo = 0 if b == 0 else max(0, int(np.ceil(ease_from[b - 1] * out_fs)))
         hi = n if b == len(times) - 1 else min(n, int(np.floor(ease_to[b] * out_fs)) + 1)
         if hi <= lo:
             continue
         tau = np.clip(t[lo:hi] - r_time, spans[b, 0], spans[b, 1])  # held at the span's ends
-        stretch = float(np.clip(np.sqrt(record_rr / rr), *STRETCH_RANGE))
         warped = np.where(tau > QRS_END_S, QRS_END_S + (tau - QRS_END_S) * stretch, tau)
         weight = np.ones(hi - lo)
         if b > 0:

@@ -27,8 +27,7 @@ These are averages over thousands of records; no record's signal.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -185,14 +184,14 @@ def phase_levels(noise: np.ndarray, r_times: list[np.ndarray], fs: float) -> np.
 def calibrated_cycle_gain(model: NoiseModel, residuals: np.ndarray, r_times: list[np.ndarray]) -> np.ndarray:
     """``cycle_gain`` ``[leads, CYCLE_BINS]`` that gives ``model``'s noise the residuals' typical
     change by lead and phase (``phase_levels``): theirs over that of ``BURST_FIT_RECORDS`` records
-    drawn at the first residuals' R peaks (seeded), ``CALIBRATION_ROUNDS`` times.  The spectra alone make the chest
-    leads' TP segment 1.6-1.8x as busy as real: they are fitted over the P and T waves too, which
-    change from beat to beat, while the TP segment holds noise alone."""
+    drawn at the first residuals' R peaks (seeded), ``CALIBRATION_ROUNDS`` times.  The spectra alone
+    make the chest leads' TP segment busier than real: they are fitted over the P and T waves too,
+    which change from beat to beat, while the TP segment holds noise alone."""
     target = phase_levels(residuals, r_times, model.fs)
     chosen = [times for times in r_times if len(times) >= 3][:BURST_FIT_RECORDS]
     gain = np.ones_like(model.cycle_gain)
     for _ in range(CALIBRATION_ROUNDS):
-        trial, rng = NoiseModel(**{**model.__dict__, "cycle_gain": gain}), np.random.default_rng(0)
+        trial, rng = replace(model, cycle_gain=gain), np.random.default_rng(0)
         ratio = target / phase_levels(np.stack([trial.sample(rng, times) for times in chosen]), chosen, model.fs)
         gain = np.clip(gain * np.where(np.isfinite(ratio) & (ratio > 0), ratio, 1.0), *CYCLE_GAIN_RANGE)
     return gain
@@ -211,15 +210,14 @@ def burstiness(noise: np.ndarray, keep: np.ndarray | None = None) -> float:
     return float(np.median(ratios)) if ratios else float("nan")
 
 
-def fitted_on_grid(model: NoiseModel, field: str, statistic: Callable[[np.ndarray], float], target: float) -> float:
-    """The value of ``model``'s ``field`` on ``BURST_SD_GRID`` at which ``statistic`` of its noise
-    (``BURST_FIT_RECORDS`` records, cardiac cycle at ``BURST_FIT_R_TIMES``) is ``target``
-    (interpolated; seeded, so the fit is deterministic)."""
+def fitted_burst_sd(model: NoiseModel, target: float) -> float:
+    """The ``burst_sd`` on ``BURST_SD_GRID`` at which ``model``'s noise (``BURST_FIT_RECORDS`` records,
+    cardiac cycle at ``BURST_FIT_R_TIMES``) has the ``target`` ``burstiness`` (interpolated; seeded,
+    so the fit is deterministic)."""
     values = []
-    for value in BURST_SD_GRID:
-        trial = NoiseModel(**{**model.__dict__, field: np.array([value])})
-        rng = np.random.default_rng(0)
-        values.append(statistic(np.stack([trial.sample(rng, BURST_FIT_R_TIMES) for _ in range(BURST_FIT_RECORDS)])))
+    for burst_sd in BURST_SD_GRID:
+        trial, rng = replace(model, burst_sd=np.array([burst_sd])), np.random.default_rng(0)
+        values.append(burstiness(np.stack([trial.sample(rng, BURST_FIT_R_TIMES) for _ in range(BURST_FIT_RECORDS)])))
     order = np.argsort(values)
     return float(np.interp(target, np.asarray(values)[order], BURST_SD_GRID[order]))
 
@@ -297,12 +295,10 @@ def fit_noise_model(residuals: np.ndarray, weights: np.ndarray, record_means: np
         cycle_gain=np.ones((residuals.shape[1], CYCLE_BINS)),
     )
     target = burstiness(residuals, weights[:, 1:] * weights[:, :-1] > 0.99)  # between QRS complexes
-    bursty = NoiseModel(**{**gaussian.__dict__, "burst_sd": np.array([fitted_on_grid(gaussian, "burst_sd", burstiness,
-                                                                                      target)])})  # fmt: skip
+    bursty = replace(gaussian, burst_sd=np.array([fitted_burst_sd(gaussian, target)]))
     if r_times is None:
         return bursty
-    gain = calibrated_cycle_gain(bursty, residuals, [r_times[i] for i in rows])
-    return NoiseModel(**{**bursty.__dict__, "cycle_gain": gain})
+    return replace(bursty, cycle_gain=calibrated_cycle_gain(bursty, residuals, [r_times[i] for i in rows]))
 
 
 def quality_flags(noise: np.ndarray, fs: float) -> dict[str, str]:
