@@ -67,8 +67,12 @@ def test_detail_and_qrs_components(fitted: BeatModel) -> None:
     # a detail coordinate moves the beat along its component, by its spread times the record's
     # detail scale: at a zero scale coordinate the median scale, at the last coordinate's extremes
     # the smallest and largest (the scales are the quantiles of the records' own, mean square ~1)
-    scales = fitted.detail_scales
-    assert np.all(np.diff(scales) >= 0.0) and scales[0] >= 0.0 and 0.7 < float(np.mean(scales**2)) < 1.3
+    # (per mixture component: the quantiles of its own records' scales, whose mean square over all records is 1)
+    assert fitted.detail_scales.shape == (len(fitted.component_counts), 101)
+    pooled = np.repeat(fitted.detail_scales**2, fitted.component_counts, axis=0)
+    assert np.all(np.diff(fitted.detail_scales, axis=1) >= 0.0) and fitted.detail_scales.min() >= 0.0
+    assert 0.7 < float(pooled.mean()) < 1.3
+    scales = fitted.detail_scales[fitted.component(0, 0.0)]
     coordinates = np.zeros(fitted.dims)
     coordinates[7] = 1.0
     still, _ = fitted.sample(0, np.zeros(fitted.dims), 0.0)

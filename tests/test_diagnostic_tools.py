@@ -84,3 +84,38 @@ def test_repeated_samples_are_found_where_the_lead_holds_still() -> None:
     assert shares["QRS to T"] < shares["whole record"] < shares["TP segment"]
     changes = _tool("repeated_samples").segment_changes(lead, peaks, fs)
     assert changes["TP segment"] == 0.0 and 40.0 < changes["QRS to T"] < 60.0  # N(0, 50 uV) steps: median |d| ~ 48
+
+
+def test_hybrid_records_keep_the_leads_relations_and_the_stored_steps(synth_cache) -> None:
+    """Records remade from their own median beats (tools/discriminator_sides.py) are 12-lead records
+    stored to the microvolt, with Einthoven's and Goldberger's relations and their lead means kept."""
+    from train.synth.fidelity import training_records
+    from train.synth.fitted import packaged_model, packaged_noise
+
+    signals, _ = training_records(synth_cache, 12, 0)
+    leads = tuple(synth_cache.leads)
+    made = _tool("discriminator_sides").hybrid_records(signals.astype(np.float64), leads, int(synth_cache.fs),
+                                                       packaged_model(), packaged_noise(), np.random.default_rng(0))  # fmt: skip
+    assert made.shape[0] > 0 and made.shape[1:] == signals.shape[1:]
+    assert np.allclose(made * 1000.0, np.round(made * 1000.0), atol=1e-3)
+    lead = {name: made[:, i] for i, name in enumerate(leads)}
+    assert np.abs(lead["III"] - (lead["II"] - lead["I"])).max() < 2e-3
+    assert np.abs(lead["aVF"] - (lead["II"] + lead["III"]) / 2).max() < 2e-3
+    # the remade records differ from the originals (new variation and noise), not in their lead means
+    assert len(made) == len(signals)
+    assert np.abs(made - signals).mean() > 1e-3
+    assert np.abs(made.mean(axis=-1) - signals.mean(axis=-1)).max() < 2e-3
+
+
+def test_discriminator_finds_a_difference_and_not_one_that_is_absent() -> None:
+    """The report's discriminator (early-stopped, best-validating of its runs): near 1 for records
+    that differ in a sharp bump, near 0.5 for two samples of the same noise."""
+    from train.synth.fidelity import discriminator_runs
+
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0.0, 0.1, size=(240, 2, 200)).astype(np.float32)
+    bumped = noise[120:].copy()
+    bumped[:, :, 100:104] += 1.0
+    found, _ = discriminator_runs(noise[:120], bumped, seed=0, runs=1, max_epochs=6)
+    absent, _ = discriminator_runs(noise[:120], noise[120:], seed=0, runs=1, max_epochs=6)
+    assert found > 0.95 and abs(absent - 0.5) < 0.2

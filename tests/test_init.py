@@ -39,7 +39,7 @@ def test_synth_report_compares_two_datasets(synth_cache, tmp_path: Path) -> None
 
     out = tmp_path / "fidelity"
     result = run_cli("train", "synth-report", "--real", str(synth_cache.path), "--synthetic", str(synth_cache.path),
-                     "--records", "60", "--epochs", "1", "-o", str(out))  # fmt: skip
+                     "--records", "60", "--epochs", "1", "--runs", "1", "-o", str(out))  # fmt: skip
     assert result.returncode == 0, result.stderr
     report = json.loads((out / "fidelity.json").read_text())
     assert 0.0 <= report["discriminator_auc"] <= 1.0

@@ -43,15 +43,25 @@ SUMMARY_PHASES = {"TP": (0.45, 0.75), "P": (0.8, 0.9)}  # of the RR interval, fo
 
 def noise_summary(model: BeatModel, noise: NoiseModel, residuals: np.ndarray, weights: np.ndarray) -> dict[str, Any]:
     """What the fit found beyond the beats' shapes: how unevenly median beats carry their detail
-    (energy quantiles, in units of the mean), how bursty the residuals are between QRS complexes
+    (energy quantiles over all records and the median of each class's records alone, in units of the
+    mean), how bursty the residuals are between QRS complexes
     (``noise_model.burstiness``; Gaussian noise: 1.48) and the burst spread fitted to it, and per
     lead the cardiac cycle's gain in the TP segment over that on the P wave (``SUMMARY_PHASES``)."""
-    energy = model.detail_scales**2
+    energy = model.detail_scales**2  # [components, levels]
+    median = energy[:, energy.shape[1] // 2]
+    by_class = {}
+    for index, combination in enumerate(model.combinations):
+        if combination.sum() == 1:  # the records of one class alone: the count-weighted median of its components
+            members = np.flatnonzero(model.component_of == index)
+            shares = model.component_counts[members] / model.component_counts[members].sum()
+            by_class[model.classes[int(np.argmax(combination))]] = round(float(shares @ median[members]), 3)
     finite = np.isfinite(residuals).all(axis=(1, 2))
     between = weights[finite][:, 1:] * weights[finite][:, :-1] > 0.99
     bins = {name: slice(int(low * CYCLE_BINS), int(high * CYCLE_BINS)) for name, (low, high) in SUMMARY_PHASES.items()}
     tp_over_p = noise.cycle_gain[:, bins["TP"]].mean(axis=1) / noise.cycle_gain[:, bins["P"]].mean(axis=1)
-    return {"detail_energy": {"p50": round(float(np.quantile(energy, 0.5)), 3), "p99": round(float(np.quantile(energy, 0.99)), 2)},
+    pooled = np.repeat(energy, model.component_counts, axis=0)  # every component's quantiles, as often as its records
+    return {"detail_energy": {"p50": round(float(np.quantile(pooled, 0.5)), 3), "p99": round(float(np.quantile(pooled, 0.99)), 2),
+                              "median_by_class": by_class},
             "residual_burstiness": round(burstiness(residuals[finite], between), 3),
             "burst_sd": round(float(noise.burst_sd[0]), 3),
             "cycle_gain_tp_over_p": dict(zip(INDEPENDENT_LEADS, np.round(tp_over_p, 2).tolist(), strict=True))}  # fmt: skip

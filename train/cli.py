@@ -22,6 +22,7 @@ from runtime.cli_support import (
 from runtime.dataset.prepare_config import PrepareConfig
 from runtime.settings import click_options, from_options
 from train.config import FitConfig, RunSpec, SweepConfig, SynthConfig
+from train.synth.fidelity import DISCRIMINATOR_MAX_EPOCHS, DISCRIMINATOR_RUNS
 
 
 @click.group(cls=ToolkitGroup)
@@ -177,18 +178,21 @@ def sweep(data: Path, out: Path, force: bool, **settings: object) -> None:
               help="Synthetic PTB-XL folder or its prepared cache ('train synth' output).")  # fmt: skip
 @click.option("--records", default=2000, show_default=True, type=click.IntRange(min=50), help="Records of each.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the samples and the discriminator.")
-@click.option("--epochs", default=4, show_default=True, type=click.IntRange(min=1), help="Discriminator epochs.")
+@click.option("--epochs", default=DISCRIMINATOR_MAX_EPOCHS, show_default=True, type=click.IntRange(min=1),
+              help="Most epochs of each discriminator (it stops when its validation AUC stalls).")  # fmt: skip
+@click.option("--runs", default=DISCRIMINATOR_RUNS, show_default=True, type=click.IntRange(min=1),
+              help="Discriminators trained with successive seeds; the report gives the best-validating one's AUC.")  # fmt: skip
 @out_option("Report folder (fidelity.json, plots/).", required=True)
 @force_option("Replace an existing report.")
-def synth_report(real_data: Path, synthetic_data: Path, records: int, seed: int, epochs: int, out: Path,
-                 force: bool) -> None:  # fmt: skip
+def synth_report(real_data: Path, synthetic_data: Path, records: int, seed: int, epochs: int, runs: int,
+                 out: Path, force: bool) -> None:  # fmt: skip
     """How close the synthetic default is to real PTB-XL: statistics side by side and a discriminator."""
     from runtime.cli_support import refuse_existing
     from runtime.dataset.cache import open_dataset
     from train.synth.fidelity import fidelity_report
 
     refuse_existing(out / "fidelity.json", force)
-    result = fidelity_report(open_dataset(real_data), open_dataset(synthetic_data), out, records, seed, epochs)
+    result = fidelity_report(open_dataset(real_data), open_dataset(synthetic_data), out, records, seed, epochs, runs)
     real, synthetic = result["real"], result["synthetic"]
     bands = ", ".join(f"{name} {value:.4f}" for name, value in result["discriminator_auc_by_band"].items())
     click.echo(f"real-vs-synthetic discriminator AUC {result['discriminator_auc']:.4f} (0.5 = indistinguishable; "

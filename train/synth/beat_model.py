@@ -11,7 +11,8 @@ real ones.  This model describes beats the way the real training folds show them
   ``MIN_COMBINATION_RECORDS`` training records: how often it occurs, and a mixture of up to
   ``MAX_MIXTURE`` Gaussians (k-means; each component fitted to at least that many records) over
   the records' coordinates in one shared basis of ``COMPONENTS`` principal components and their
-  log RR, each covariance shrunk towards the pooled one by ``SHRINKAGE_RECORDS`` pseudo-records;
+  log RR, each covariance shrunk by ``SHRINKAGE_RECORDS`` pseudo-records towards its combination's
+  pooled one, which is shrunk as much towards the pooled one over all combinations;
 * how single beats vary around their record's median beat (their covariance in the same basis).
 
 Sampling a beat is drawing coordinates from a component's Gaussian.  What the package ships
@@ -42,10 +43,11 @@ COMPONENTS = 40
 # the next principal components of median beats, drawn from one Gaussian for every combination: the
 # fine detail of QRS complexes (notches, slurs, sharp peaks) that the first COMPONENTS smooth away
 DETAIL_COMPONENTS = 80
-# how much detail a median beat carries varies from record to record far more than a Gaussian's would
-# (tools/fit_beat_model.py prints the energy quantiles); drawn in one Gaussian, every beat got the mean and
-# a busy TP segment.  A record's scale is drawn from these many quantiles of the real records' (given the
-# scale, the detail is Gaussian)
+# how much detail a median beat carries varies from record to record far more than a Gaussian's would,
+# and from class to class (the median normal beat carries 0.40 of the mean: tools/fit_beat_model.py prints
+# it); drawn in one Gaussian, every beat got the mean and a busy P wave and TP segment.  A record's scale is
+# drawn from these many quantiles of the scales of its mixture component's real records (given the scale,
+# the detail is Gaussian)
 DETAIL_SCALE_LEVELS = 101
 QRS_COMPONENTS = 40  # principal directions of single beats' deviations inside the QRS window
 QRS_TAPER_S = 0.02  # the QRS window fades over this much at either end
@@ -105,7 +107,7 @@ class BeatModel:
     beat_cholesky: np.ndarray  # [K, K]: of the covariance of single beats' coordinates around their median beat
     detail_basis: np.ndarray  # [J, D]: the principal components after ``basis``, orthonormal to it
     detail_spread: np.ndarray  # [J]: standard deviation of median beats along each of them
-    detail_scales: np.ndarray  # [L]: quantiles (levels 0 to 1) of a record's scale of its detail coordinates
+    detail_scales: np.ndarray  # [M, L]: per component, quantiles (levels 0 to 1) of its records' detail scale
     qrs_basis: np.ndarray  # [Q, D]: principal directions of single beats' deviations inside the QRS window
     qrs_spread: np.ndarray  # [Q]: standard deviation along each
     source: dict[str, Any]
@@ -148,12 +150,13 @@ class BeatModel:
         """(median beat ``[leads, window]`` in mV, RR interval in s) of combination ``index``, from
         its mixture component ``pick`` selects, for standard-normal coordinates ``[dims]`` (the
         mixture's K + 1, the detail's J, and the last one for the detail's scale, turned into a
-        quantile of ``detail_scales``); ``spread`` scales the between-record variation."""
+        quantile of the component's ``detail_scales``); ``spread`` scales the between-record variation."""
         component = self.component(index, pick)
         k, j = self.basis.shape[0], len(self.detail_spread)
         drawn = spread * (self.cholesky[component] @ standard_normal[: k + 1])
         level = 0.5 * (1.0 + math.erf(float(standard_normal[k + 1 + j]) / math.sqrt(2.0)))
-        scale = float(np.interp(level, np.linspace(0.0, 1.0, len(self.detail_scales)), self.detail_scales))
+        scales = self.detail_scales[component]
+        scale = float(np.interp(level, np.linspace(0.0, 1.0, len(scales)), scales))
         detail = spread * scale * self.detail_spread * standard_normal[k + 1 : k + 1 + j]
         beat = self.means[component, :-1] + drawn[:k] @ self.basis + detail @ self.detail_basis
         rr = float(np.exp(self.means[component, -1] + drawn[k]))
@@ -470,10 +473,9 @@ def fit_beat_model(
     detail = slice(k, min(k + DETAIL_COMPONENTS, len(singular)))
     coordinates = np.concatenate([centred[:, :-1] @ basis.T, centred[:, -1:]], axis=1)
     detail_spread = singular[detail] / np.sqrt(max(1, len(centred) - 1))
-    detail_scales = np.ones(DETAIL_SCALE_LEVELS)
-    if detail_spread.size:  # each record's energy in the detail, in units of its mean
+    energy = np.ones(len(centred))  # each record's energy in the detail, in units of the mean over all records
+    if detail_spread.size:
         energy = ((centred[:, :-1] @ vt[detail].T / np.maximum(detail_spread, 1e-12)) ** 2).mean(axis=1)
-        detail_scales = np.quantile(np.sqrt(energy), np.linspace(0.0, 1.0, DETAIL_SCALE_LEVELS))
     # mixture components: k-means within each combination (bundle-branch blocks and fascicular
     # blocks are all CD; inferior and anterior infarcts all MI): one Gaussian would blend them
     member = np.empty(len(coordinates), dtype=np.int64)
@@ -484,6 +486,8 @@ def fit_beat_model(
         member[rows_i] = len(component_of) + clusters
         component_of += [i] * (int(clusters.max()) + 1)
     component_counts = np.bincount(member)
+    levels = np.linspace(0.0, 1.0, DETAIL_SCALE_LEVELS)
+    detail_scales = np.stack([np.quantile(np.sqrt(energy[member == m]), levels) for m in range(len(component_counts))])
     means = np.stack([augmented[rows][member == m].mean(axis=0) for m in range(len(component_counts))])
     local = np.concatenate([(augmented[rows] - means[member])[:, :-1] @ basis.T,
                             (augmented[rows] - means[member])[:, -1:]], axis=1)  # fmt: skip
@@ -492,7 +496,13 @@ def fit_beat_model(
     for m in range(len(component_counts)):
         own = local[member == m]
         n = len(own)
-        covariance = (np.cov(own, rowvar=False) * (n - 1) + pooled * SHRINKAGE_RECORDS) / (n - 1 + SHRINKAGE_RECORDS)
+        # shrunk towards its combination's pooled covariance, itself shrunk towards the one over all
+        # combinations: the latter alone lent normal beats much of the spread of blocks and hypertrophies
+        siblings = local[which == component_of[m]]
+        target = (np.cov(siblings, rowvar=False) * (len(siblings) - 1) + pooled * SHRINKAGE_RECORDS) / (
+            len(siblings) - 1 + SHRINKAGE_RECORDS
+        )
+        covariance = (np.cov(own, rowvar=False) * (n - 1) + target * SHRINKAGE_RECORDS) / (n - 1 + SHRINKAGE_RECORDS)
         factors.append(np.linalg.cholesky(covariance + 1e-9 * np.eye(k + 1)))
     within = deviations[np.isfinite(deviations).all(axis=1)] @ basis.T
     size = np.linalg.norm(within, axis=1)

@@ -66,6 +66,23 @@ def electrodes_from_leads(leads: np.ndarray) -> np.ndarray:
     return np.vstack([np.zeros_like(lead_i), lead_i, lead_ii, chest + wct])
 
 
+def varied_beats(model: BeatModel, rng: np.random.Generator, beat: np.ndarray, times: np.ndarray, rrs: np.ndarray,
+                 record_rr: float, samples: int, fibrillation: bool = False) -> np.ndarray:  # fmt: skip
+    """The median ``beat`` ``[leads, window]`` laid at ``times`` (``beat_model.lay_beats``) as every
+    record of version 3 lays it: its amplitude modulated by breathing (one rate and phase, a depth
+    per lead) and by a little independent jitter per beat and lead, its shape varied from beat to
+    beat by the fitted beat-to-beat spread; ``[leads, samples]`` in mV at the model's rate."""
+    leads_count = len(INDEPENDENT_LEADS)
+    breathing = rng.uniform(0.18, 0.3)
+    phase = rng.uniform(0.0, 2.0 * np.pi)
+    depth = rng.normal(0.0, RESPIRATORY_GAIN_SD, size=leads_count)
+    gains = np.exp(np.sin(2 * np.pi * breathing * times + phase)[:, None] * depth[None, :]
+                   + rng.normal(0.0, BEAT_GAIN_SD, size=(len(times), leads_count)))  # fmt: skip
+    variation = BEAT_VARIATION * model.beat_variation(rng, len(times))
+    return lay_beats(beat, model.window_s, model.fs, times, rrs, record_rr, gains, samples, model.fs, fibrillation,
+                     variation)  # fmt: skip
+
+
 def render_fitted_record(
     classes: set[str], patient_index: int, ecg_id: int, seed: int, fibrillation_rate: float, premature_rate: float,
     model: BeatModel | None = None, noise_model: NoiseModel | None = None, seconds: int = 10,
@@ -90,17 +107,9 @@ def render_fitted_record(
         times, rrs = beat_times(rng, heart_rate, seconds)
         if rng.random() < premature_rate:
             times, rrs = with_premature_beats(rng, times, rrs)
-    leads_count = len(INDEPENDENT_LEADS)
-    breathing = rng.uniform(0.18, 0.3)
-    phase = rng.uniform(0.0, 2.0 * np.pi)
-    depth = rng.normal(0.0, RESPIRATORY_GAIN_SD, size=leads_count)
-    gains = np.exp(np.sin(2 * np.pi * breathing * times + phase)[:, None] * depth[None, :]
-                   + rng.normal(0.0, BEAT_GAIN_SD, size=(len(times), leads_count)))  # fmt: skip
     fs = model.fs
     n = seconds * fs
-    variation = BEAT_VARIATION * model.beat_variation(rng, len(times))
-    independent = lay_beats(beat, model.window_s, model.fs, times, rrs, record_rr, gains, n, fs, fibrillation,
-                            variation)  # fmt: skip
+    independent = varied_beats(model, rng, beat, times, rrs, record_rr, n, fibrillation)
     noise = noise_model.sample(rng, times)
     flags = quality_flags(noise, noise_model.fs)
     independent += noise if noise_model.fs == fs else resample(noise, noise_model.fs, fs)[:, :n]

@@ -45,7 +45,7 @@ from train.synth.beat_model import (
 )
 from train.synth.fidelity import BEAT_WINDOW_S, QRS_WINDOW_S
 
-COMPONENTS = 8
+COMPONENTS = 32
 # quality flags of the CSV (PTB-XL's columns), from the drawn noise: RMS in mV of a band of any lead
 BASELINE_DRIFT_MV, STATIC_NOISE_MV = 0.15, 0.03
 EXCLUSION_RAMP_S = 0.02  # the QRS window (fidelity.QRS_WINDOW_S) is left out of the spectra, with these ramps
