@@ -28,7 +28,7 @@ import numpy as np
 
 from runtime.dataset.cache import open_dataset
 from runtime.progress import log
-from train.synth.beat_model import BeatModel, independent_lead_indices, record_beats
+from train.synth.beat_model import BeatModel, found_rrs, independent_lead_indices, record_beats
 from train.synth.cardiac import leads_from_electrodes
 from train.synth.fidelity import discriminator_runs, training_records
 from train.synth.fitted import electrodes_from_leads, packaged_model, packaged_noise, varied_beats
@@ -50,7 +50,7 @@ def hybrid_records(signals: np.ndarray, leads: tuple[str, ...], fs: int, model: 
         for record, times, beat in zip(chunk, found.r_times, found.beats, strict=True):
             if not np.isfinite(beat).all() or len(times) < 3:
                 continue
-            rrs = np.diff(times, append=times[-1] + np.median(np.diff(times)))
+            rrs = found_rrs(times)
             rr = float(np.median(np.diff(times)))
             independent = varied_beats(model, rng, beat, times, rrs, rr, record.shape[-1]) + noise.sample(rng, times)
             independent += record[chosen].mean(axis=1, keepdims=True) - independent.mean(axis=1, keepdims=True)

@@ -22,7 +22,14 @@ import argparse
 import numpy as np
 
 from runtime.dataset.cache import open_dataset
-from train.synth.beat_model import INDEPENDENT_LEADS, BeatModel, independent_lead_indices, lay_beats, record_beats
+from train.synth.beat_model import (
+    INDEPENDENT_LEADS,
+    BeatModel,
+    found_rrs,
+    independent_lead_indices,
+    lay_beats,
+    record_beats,
+)
 from train.synth.fidelity import BEAT_WINDOW_S, high_band_split, training_records
 
 
@@ -53,7 +60,7 @@ def main() -> None:
     for record, times, beat in zip(signals[:, chosen], found.r_times, found.beats, strict=True):
         if not np.isfinite(beat).all() or len(times) < 3:
             continue
-        rrs = np.diff(times, append=times[-1] + np.median(np.diff(times)))
+        rrs = found_rrs(times)
         flat = beat.reshape(-1)
         reduced = (centre + ((flat - centre) @ model.basis.T) @ model.basis).reshape(beat.shape)
         rows["record"].append(qrs_band_power(record, times, fs))

@@ -233,6 +233,12 @@ def smoothstep(x: np.ndarray) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(np.pi * clipped)
 
 
+def found_rrs(times: np.ndarray) -> np.ndarray:
+    """Each found R peak's RR interval ``[beats]`` (s): to the next peak, and the record's median
+    for the last one, whose next peak lies beyond the record."""
+    return np.diff(times, append=times[-1] + np.median(np.diff(times)))
+
+
 def beat_stretches(rrs: np.ndarray, record_rr: float) -> np.ndarray:
     """How much each beat's part after the QRS is stretched ``[beats]``: Bazett's square root of the
     record's RR over the beat's ``rrs``, within ``STRETCH_RANGE`` (a beat's time after ``QRS_END_S``

@@ -38,6 +38,7 @@ from train.synth.beat_model import (
     MODEL_CARD,
     NOISE_MODEL_PATH,
     RecordBeats,
+    found_rrs,
     lay_beats,
     pack_arrays,
     smoothstep,
@@ -45,6 +46,9 @@ from train.synth.beat_model import (
 )
 from train.synth.fidelity import BEAT_WINDOW_S, QRS_WINDOW_S
 
+# principal components of the residuals' log spectra: the loud bands dominate the first few, and the few
+# bins below 0.5 Hz (how much a record's baseline wanders, which varies a lot from record to record) kept
+# much less than their real spread with 8
 COMPONENTS = 32
 # quality flags of the CSV (PTB-XL's columns), from the drawn noise: RMS in mV of a band of any lead
 BASELINE_DRIFT_MV, STATIC_NOISE_MV = 0.15, 0.03
@@ -236,7 +240,7 @@ def record_residuals(signals: np.ndarray, found: RecordBeats, fs: float) -> tupl
     for index, (record, times, beat) in enumerate(zip(signals, found.r_times, found.beats, strict=True)):
         if not np.isfinite(beat).all():
             continue
-        rrs = np.diff(times, append=times[-1] + np.median(np.diff(times)))
+        rrs = found_rrs(times)
         laid = lay_beats(beat, BEAT_WINDOW_S, int(fs), times, rrs, float(np.median(np.diff(times))),
                          np.ones((len(times), len(record))), record.shape[-1], int(fs))  # fmt: skip
         residuals[index] = record - laid
