@@ -249,6 +249,31 @@ def test_noise_model_follows_the_cardiac_cycle() -> None:
     assert np.all(np.abs(ratio[:, 3:17] - 1.0) < 0.2), ratio
 
 
+def test_noise_model_quiets_its_high_band_where_the_residuals_do() -> None:
+    """Residuals whose part above HIGH_CYCLE_HZ is loud in the first half of every RR interval and
+    quiet in the second, while their slower part is as busy throughout, give a high band gain that
+    says so, and noise whose high band is as loud as theirs at every phase."""
+    from train.synth.noise_model import CYCLE_BINS, HIGH_CYCLE_HZ, high_band_levels, phase_bins, phase_levels
+
+    rng = np.random.default_rng(3)
+    r_times = [np.arange(0.3, 10.0, 0.8) + rng.uniform(0, 0.1) for _ in range(200)]
+    white = rng.normal(0.0, 0.01, size=(200, 8, 1000))
+    frequencies = np.fft.rfftfreq(1000, 0.01)
+    spectrum = np.fft.rfft(white, axis=-1)
+    slow = np.fft.irfft(np.where(frequencies < HIGH_CYCLE_HZ, spectrum, 0.0), n=1000, axis=-1)
+    fast = np.fft.irfft(np.where(frequencies >= HIGH_CYCLE_HZ, spectrum, 0.0), n=1000, axis=-1)
+    for part, times in zip(fast, r_times, strict=True):
+        part *= np.where(phase_bins(1000, 100, times) < CYCLE_BINS // 2, 1.5, 0.3)
+    residuals = 8.0 * slow + fast  # the slow part sets the sample-to-sample change, the fast one the second difference
+    model = fit_noise_model(residuals, np.ones((200, 1000)), np.zeros((200, 8)), fs=100, components=3, r_times=r_times)
+    gain = model.high_cycle_gain
+    assert gain.shape == (8, CYCLE_BINS) and np.all(gain[:, CYCLE_BINS // 4] > 2.0 * gain[:, 3 * CYCLE_BINS // 4]), gain
+    drawn = np.stack([model.sample(rng, times) for times in r_times[:100]])
+    for levels in (high_band_levels, phase_levels):  # the high band as loud as theirs, and the change as busy
+        ratio = levels(drawn, r_times[:100], 100) / levels(residuals, r_times, 100)
+        assert np.all(np.abs(ratio[:, 3:17] - 1.0) < 0.2), (levels.__name__, ratio)
+
+
 def test_noise_model_gives_back_bursts() -> None:
     """Residuals whose loudness wanders slowly (quiet and loud stretches) give a burst spread that
     draws noise as bursty as they are, at their level."""

@@ -15,9 +15,11 @@ what. This tool builds records halfway between the two and trains the same discr
   fibrillatory waves.
 
 0.5 is indistinguishable. Real and hybrid records are disjoint seeded samples of the real training
-folds (1-8); synthetic records a seeded sample of the synthetic cache's training folds.
+folds (1-8); synthetic records a seeded sample of the synthetic cache's training folds. ``--band LOW
+HIGH`` trains every discriminator on that band of the records alone (``fidelity.band_limited``, as
+the report's bands).
 
-Usage: python tools/discriminator_sides.py REAL_CACHE SYNTHETIC_CACHE [--records N] [--seed S]
+Usage: python tools/discriminator_sides.py REAL_CACHE SYNTHETIC_CACHE [--records N] [--seed S] [--band LOW HIGH]
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from runtime.dataset.cache import open_dataset
 from runtime.progress import log
 from train.synth.beat_model import BeatModel, found_rrs, independent_lead_indices, record_beats
 from train.synth.cardiac import leads_from_electrodes
-from train.synth.fidelity import discriminator_runs, training_records
+from train.synth.fidelity import band_limited, discriminator_runs, training_records
 from train.synth.fitted import electrodes_from_leads, packaged_model, packaged_noise, varied_beats
 from train.synth.noise_model import NoiseModel
 
@@ -65,7 +67,10 @@ def main() -> None:
     parser.add_argument("synthetic_cache")
     parser.add_argument("--records", type=int, default=2000, help="records on each side of every pair")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--band", type=float, nargs=2, metavar=("LOW", "HIGH"), help="Hz; the whole record by default")
     args = parser.parse_args()
+    if args.band and not 0.0 <= args.band[0] < args.band[1]:
+        parser.error(f"--band {args.band[0]:g} {args.band[1]:g}: give LOW below HIGH, both in Hz (e.g. --band 15 45)")
     real_data = open_dataset(args.real_cache)
     signals, _ = training_records(real_data, 2 * args.records, args.seed)
     real, to_remake = signals[0::2], signals[1::2].astype(np.float64)
@@ -78,8 +83,11 @@ def main() -> None:
              "beat side: hybrid vs synthetic (median beats, rhythm)": (hybrid, synthetic)}  # fmt: skip
     print("| pair | discriminator AUC (best-validating run) | runs |")
     print("|---|---|---|")
+    fs = float(real_data.fs)
     for name, (first, second) in pairs.items():
         log(f"discriminator: {name}")
+        if args.band:
+            first, second = band_limited(first, fs, *args.band), band_limited(second, fs, *args.band)
         chosen, runs = discriminator_runs(first, second, args.seed)
         print(f"| {name} | {chosen:.4f} | {' / '.join(f'{value:.4f}' for value in runs)} |", flush=True)
 

@@ -38,7 +38,11 @@ from train.synth.beat_model import (
 from train.synth.noise_model import CYCLE_BINS, NoiseModel, burstiness, fit_noise_model, record_residuals
 
 CHUNK = 1000
-SUMMARY_PHASES = {"TP": (0.45, 0.75), "P": (0.8, 0.9)}  # of the RR interval, for the printed summary
+SUMMARY_PHASES = {
+    "ST-T": (0.2, 0.45),
+    "TP": (0.45, 0.75),
+    "P": (0.8, 0.9),
+}  # of the RR interval, for the printed summary
 
 
 def noise_summary(model: BeatModel, noise: NoiseModel, residuals: np.ndarray, weights: np.ndarray) -> dict[str, Any]:
@@ -46,7 +50,8 @@ def noise_summary(model: BeatModel, noise: NoiseModel, residuals: np.ndarray, we
     (energy quantiles over all records and the median of each class's records alone, in units of the
     mean), how bursty the residuals are between QRS complexes
     (``noise_model.burstiness``; Gaussian noise: 1.48) and the burst spread fitted to it, and per
-    lead the cardiac cycle's gain in the TP segment over that on the P wave (``SUMMARY_PHASES``)."""
+    lead the cardiac cycle's gain in the TP segment over that on the P wave and the high band's own gain
+    over the ST segment and T wave (``SUMMARY_PHASES``)."""
     energy = model.detail_scales**2  # [components, levels]
     median = energy[:, energy.shape[1] // 2]
     by_class = {}
@@ -64,7 +69,9 @@ def noise_summary(model: BeatModel, noise: NoiseModel, residuals: np.ndarray, we
                               "median_by_class": by_class},
             "residual_burstiness": round(burstiness(residuals[finite], between), 3),
             "burst_sd": round(float(noise.burst_sd[0]), 3),
-            "cycle_gain_tp_over_p": dict(zip(INDEPENDENT_LEADS, np.round(tp_over_p, 2).tolist(), strict=True))}  # fmt: skip
+            "cycle_gain_tp_over_p": dict(zip(INDEPENDENT_LEADS, np.round(tp_over_p, 2).tolist(), strict=True)),
+            "high_cycle_gain_st_t": dict(zip(INDEPENDENT_LEADS, np.round(noise.high_cycle_gain[:, bins["ST-T"]].mean(axis=1), 2).tolist(),
+                                             strict=True))}  # fmt: skip
 
 
 def main() -> None:
