@@ -21,7 +21,7 @@ import numpy as np
 from runtime.dataset.cache import open_dataset
 from runtime.signal import spectral_filter
 from train.synth.fidelity import lead_ii_peaks, training_records
-from train.synth.noise_model import CYCLE_BINS, phase_bins
+from train.synth.noise_model import CYCLE_BINS, median_by_phase
 
 BAND_HZ = (22.0, 45.0)
 EDGE_HZ = 3.0  # half-width of each raised-cosine edge
@@ -41,16 +41,10 @@ def smooth_band(signals: np.ndarray, fs: float, low: float, high: float) -> np.n
 
 def high_band_profile(signals: np.ndarray, leads: list[str], fs: float) -> np.ndarray:
     """``[leads, CYCLE_BINS]``: the median over records (those with 3 or more R peaks) of each
-    record's ``BAND_HZ`` root mean square in uV by lead and phase bin."""
+    record's ``BAND_HZ`` root mean square in uV by lead and phase bin (``noise_model.median_by_phase``)."""
     band = smooth_band(signals.astype(np.float64), fs, *BAND_HZ) * 1000.0
-    rows = []
-    for record, peaks in zip(band, lead_ii_peaks(signals, leads, fs), strict=True):
-        if len(peaks) < 3:
-            continue
-        bins = phase_bins(record.shape[-1], fs, peaks / fs)
-        rows.append([np.sqrt(np.mean(record[:, bins == b] ** 2, axis=-1)) if (bins == b).any()
-                     else np.full(len(record), np.nan) for b in range(CYCLE_BINS)])  # fmt: skip
-    return np.nanmedian(np.array(rows), axis=0).T
+    r_times = [peaks / fs for peaks in lead_ii_peaks(signals, leads, fs)]
+    return median_by_phase(band, r_times, fs, 0, lambda part: np.sqrt(np.mean(part**2, axis=-1)))
 
 
 def main() -> None:

@@ -208,11 +208,24 @@ def high_band_levels(noise: np.ndarray, r_times: list[np.ndarray], fs: float) ->
 
 def by_phase(noise: np.ndarray, r_times: list[np.ndarray], fs: float, order: int,
              level: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:  # fmt: skip
-    """``level`` ``[leads]`` of the ``order``-th differences of each record of ``noise``
-    ``[n, leads, samples]`` in each phase bin of the RR interval between its R peaks ``r_times``
-    (seconds), the median of that over records (so that the bursts do not set it) ``[leads,
-    CYCLE_BINS]``; the bins that hold the QRS at a 0.8 s RR take their nearest neighbour's (there the
-    residual is the beat's own variation, which the beat model draws)."""
+    """``median_by_phase``, with the bins that hold the QRS at a 0.8 s RR given their nearest
+    neighbour's (there the residual is the beat's own variation, which the beat model draws)."""
+    profile = median_by_phase(noise, r_times, fs, order, level)
+    centres = (np.arange(CYCLE_BINS) + 0.5) / CYCLE_BINS * 0.8  # seconds after R at a 0.8 s RR
+    inside = (centres < QRS_WINDOW_S[1]) | (centres > 0.8 + QRS_WINDOW_S[0])
+    kept = np.flatnonzero(~inside)
+    for b in np.flatnonzero(inside):
+        distance = np.abs(kept - b)
+        profile[:, b] = profile[:, kept[np.argmin(np.minimum(distance, CYCLE_BINS - distance))]]
+    return profile
+
+
+def median_by_phase(noise: np.ndarray, r_times: list[np.ndarray], fs: float, order: int,
+                    level: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:  # fmt: skip
+    """``level`` ``[leads]`` of the ``order``-th differences (0: the signal itself) of each record of
+    ``noise`` ``[n, leads, samples]`` in each phase bin of the RR interval between its R peaks
+    ``r_times`` (seconds; records with fewer than 3, or not finite, are left out), and the median of
+    that over records (so that the bursts do not set it) ``[leads, CYCLE_BINS]``."""
     levels = []
     for record, times in zip(noise, r_times, strict=True):
         if not np.isfinite(record).all() or len(times) < 3:
@@ -223,14 +236,7 @@ def by_phase(noise: np.ndarray, r_times: list[np.ndarray], fs: float, order: int
                                 else np.full(len(change), np.nan) for b in range(CYCLE_BINS)], axis=-1))  # fmt: skip
     if not levels:
         return np.full((noise.shape[1], CYCLE_BINS), np.nan)
-    profile = np.nanmedian(np.array(levels), axis=0)
-    centres = (np.arange(CYCLE_BINS) + 0.5) / CYCLE_BINS * 0.8  # seconds after R at a 0.8 s RR
-    inside = (centres < QRS_WINDOW_S[1]) | (centres > 0.8 + QRS_WINDOW_S[0])
-    kept = np.flatnonzero(~inside)
-    for b in np.flatnonzero(inside):
-        distance = np.abs(kept - b)
-        profile[:, b] = profile[:, kept[np.argmin(np.minimum(distance, CYCLE_BINS - distance))]]
-    return profile
+    return np.nanmedian(np.array(levels), axis=0)
 
 
 def calibrated_gains(model: NoiseModel, residuals: np.ndarray, r_times: list[np.ndarray]) -> NoiseModel:
