@@ -49,7 +49,8 @@ def test_pretraining_curves_pick_each_arms_rate_and_plot(tmp_path: Path) -> None
     def run(name: str, val: float, test: float) -> None:
         folder = tmp_path / name
         folder.mkdir()
-        (folder / "run.json").write_text(json.dumps({"val_macro_auc": val, "test_macro_auc": test}))
+        summary = {"val_macro_auc": val, "test_macro_auc": test, "arch": "sepresnet", "width": 2.0}
+        (folder / "run.json").write_text(json.dumps(summary))
         rows = [{"epoch": e, "val_macro_auc": val - 0.01 * (2 - e)} for e in range(3)]
         (folder / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
 
@@ -65,6 +66,7 @@ def test_pretraining_curves_pick_each_arms_rate_and_plot(tmp_path: Path) -> None
     figures = json.loads(done.stdout)
     assert figures["1000-real"]["lr"] == "0.01" and figures["1000-init"]["lr"] == "0.001"
     assert out.read_bytes().startswith(b"\x89PNG")
+    assert _tool("pretraining_curves").network(_tool("pretraining_curves").collect(tmp_path)) == "sepresnet w2, "
     # the table: each arm at its rate, the difference on the test fold; a rate filter changes the choice
     rows = subprocess.run(tool, capture_output=True, text=True, check=True).stdout.splitlines()
     assert "| 1,000 | 0 | (0.01) 0.8900 / 0.8750 | (0.001) 0.9000 / 0.8900 | +1.50 pt |" in rows

@@ -79,6 +79,12 @@ def table(runs: Runs, sizes: list[int]) -> str:
     return "\n".join([*lines, "", *notes]).rstrip() + "\n"
 
 
+def network(runs: Runs) -> str:
+    """'ARCH wWIDTH, ' of the runs (from one run's summary; one WORK_DIR holds one network), or ''."""
+    summary = next(run for by_lr in runs.values() for seeds in by_lr.values() for run in seeds.values())
+    return f"{summary['arch']} w{summary['width']:g}, " if "arch" in summary and "width" in summary else ""
+
+
 def plot(runs: Runs, sizes: list[int], out: Path) -> None:
     """Fine-tuning curves per N and fold-10 AUC against N, each arm at its chosen rate."""
     import matplotlib
@@ -109,7 +115,7 @@ def plot(runs: Runs, sizes: list[int], out: Path) -> None:
     curve.set(xscale="log", xlabel="real training records", ylabel="fold-10 macro AUC", title="test fold, chosen rates")
     curve.grid(alpha=0.3)
     curve.legend(fontsize=8)
-    fig.suptitle("Synthetic pretraining + fine-tuning vs real-only training (sepresnet w1, real PTB-XL)")
+    fig.suptitle(f"Synthetic pretraining + fine-tuning vs real-only training ({network(runs)}real PTB-XL)")
     fig.tight_layout()
     atomic_write_figure(out, fig)
 

@@ -8,19 +8,21 @@
 # since a small training set wants a different rate than the default's. Prints a Markdown table
 # (tools/pretraining_curves.py WORK_DIR, which also plots the curves with --plot OUT.png).
 #
-# Usage: [SIZES="1000 5000"] [LRS="0.001"] [ARCH=sepresnet] tools/synthetic_pretraining.sh REAL_CACHE SYNTHETIC_MODEL.onnx WORK_DIR
-#   REAL_CACHE: 'train prepare' of real PTB-XL; SYNTHETIC_MODEL: an ARCH w1 model trained on the
+# Usage: [SIZES="1000 5000"] [LRS="0.001"] [ARCH=sepresnet] [WIDTH=1] [THREADS=N] tools/synthetic_pretraining.sh REAL_CACHE SYNTHETIC_MODEL.onnx WORK_DIR
+#   REAL_CACHE: 'train prepare' of real PTB-XL; SYNTHETIC_MODEL: an ARCH model of width WIDTH trained on the
 #   synthetic default only. tools/real-ptbxl.sh makes a sepresnet one (WORK/extra/synthetic-sepresnet,
 #   8 whole-record epochs); the better start (docs/sim-to-real.md) is trained with the fine-tuning's
-#   own crops: train fit --data SYNTH_CACHE --arch ARCH --width 1 --crop 250 --epochs 15 --patience 5
-#   Runs at the default rate (0.001) live in WORK_DIR/nN-sS-KIND, others in WORK_DIR/nN-lrLR-sS-KIND.
+#   own crops: train fit --data SYNTH_CACHE --arch ARCH --width WIDTH --crop 250 --epochs 15 --patience 5
+#   Runs at the default rate (0.001) live in WORK_DIR/nN-sS-KIND, others in WORK_DIR/nN-lrLR-sS-KIND
+#   (one WORK_DIR per ARCH and WIDTH). THREADS: torch's CPU threads per run (default: torch's choice).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE=${1:?REAL_CACHE}; INIT=${2:?SYNTHETIC_MODEL}; WORK=${3:?WORK_DIR}
 BIN=${BIN:-.venv/bin}
 LRS=${LRS:-0.001}
 mkdir -p "$WORK"
-COMMON=(--data "$CACHE" --arch "${ARCH:-sepresnet}" --width 1 --crop 250 --epochs 30 --patience 8)
+COMMON=(--data "$CACHE" --arch "${ARCH:-sepresnet}" --width "${WIDTH:-1}" --crop 250 --epochs 30 --patience 8)
+[[ -n ${THREADS:-} ]] && COMMON+=(--threads "$THREADS")
 run_dir() { # N LR SEED KIND
   if [[ $2 == 0.001 ]]; then echo "$WORK/n$1-s$3-$4"; else echo "$WORK/n$1-lr$2-s$3-$4"; fi
 }
