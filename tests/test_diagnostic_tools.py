@@ -46,10 +46,10 @@ def test_pretraining_curves_pick_each_arms_rate_and_plot(tmp_path: Path) -> None
     import subprocess
     import sys
 
-    def run(name: str, val: float, test: float) -> None:
+    def run(name: str, val: float, test: float, width: float = 2.0) -> None:
         folder = tmp_path / name
         folder.mkdir()
-        summary = {"val_macro_auc": val, "test_macro_auc": test, "arch": "sepresnet", "width": 2.0}
+        summary = {"val_macro_auc": val, "test_macro_auc": test, "arch": "sepresnet", "width": width}
         (folder / "run.json").write_text(json.dumps(summary))
         rows = [{"epoch": e, "val_macro_auc": val - 0.01 * (2 - e)} for e in range(3)]
         (folder / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
@@ -66,12 +66,18 @@ def test_pretraining_curves_pick_each_arms_rate_and_plot(tmp_path: Path) -> None
     figures = json.loads(done.stdout)
     assert figures["1000-real"]["lr"] == "0.01" and figures["1000-init"]["lr"] == "0.001"
     assert out.read_bytes().startswith(b"\x89PNG")
-    assert _tool("pretraining_curves").network(_tool("pretraining_curves").collect(tmp_path)) == "sepresnet w2, "
+    assert (
+        _tool("pretraining_curves").network(_tool("pretraining_curves").collect(tmp_path), tmp_path) == "sepresnet w2"
+    )
     # the table: each arm at its rate, the difference on the test fold; a rate filter changes the choice
     rows = subprocess.run(tool, capture_output=True, text=True, check=True).stdout.splitlines()
     assert "| 1,000 | 0 | (0.01) 0.8900 / 0.8750 | (0.001) 0.9000 / 0.8900 | +1.50 pt |" in rows
     only_default = subprocess.run([*tool, "--lrs", "0.001"], capture_output=True, text=True, check=True).stdout
     assert "| 1,000 | 0 | (0.001) 0.8800 / 0.8700 | (0.001) 0.9000 / 0.8900 | +2.00 pt |" in only_default
+    # a run of another width in the same folder: refused, not compared
+    run("n1000-lr0.003-s0-init", 0.95, 0.94, width=1.0)
+    mixed = subprocess.run(tool, capture_output=True, text=True, check=False)
+    assert mixed.returncode != 0 and "several networks (sepresnet w1, sepresnet w2)" in mixed.stderr
 
 
 def test_repeated_samples_are_found_where_the_lead_holds_still() -> None:

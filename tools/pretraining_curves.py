@@ -79,13 +79,19 @@ def table(runs: Runs, sizes: list[int]) -> str:
     return "\n".join([*lines, "", *notes]).rstrip() + "\n"
 
 
-def network(runs: Runs) -> str:
-    """'ARCH wWIDTH, ' of the runs (from one run's summary; one WORK_DIR holds one network), or ''."""
-    summary = next(run for by_lr in runs.values() for seeds in by_lr.values() for run in seeds.values())
-    return f"{summary['arch']} w{summary['width']:g}, " if "arch" in summary and "width" in summary else ""
+def network(runs: Runs, work: Path) -> str:
+    """'ARCH wWIDTH' of the runs ('' where their summaries do not say). Both arms are compared as one
+    network, so a WORK_DIR holding runs of several (the shell tool skips any finished run folder,
+    whatever its width) is refused rather than tabulated."""
+    names = {f"{run['arch']} w{run['width']:g}" if "arch" in run and "width" in run else ""
+             for by_lr in runs.values() for seeds in by_lr.values() for run in seeds.values()}  # fmt: skip
+    if len(names) > 1:
+        raise SystemExit(f"error: {work} holds runs of several networks ({', '.join(sorted(names))}); "
+                         "give each ARCH and WIDTH a WORK_DIR of its own")  # fmt: skip
+    return names.pop() if names else ""
 
 
-def plot(runs: Runs, sizes: list[int], out: Path) -> None:
+def plot(runs: Runs, sizes: list[int], out: Path, network_name: str = "") -> None:
     """Fine-tuning curves per N and fold-10 AUC against N, each arm at its chosen rate."""
     import matplotlib
 
@@ -115,7 +121,8 @@ def plot(runs: Runs, sizes: list[int], out: Path) -> None:
     curve.set(xscale="log", xlabel="real training records", ylabel="fold-10 macro AUC", title="test fold, chosen rates")
     curve.grid(alpha=0.3)
     curve.legend(fontsize=8)
-    fig.suptitle(f"Synthetic pretraining + fine-tuning vs real-only training ({network(runs)}real PTB-XL)")
+    on = f"{network_name}, real PTB-XL" if network_name else "real PTB-XL"
+    fig.suptitle(f"Synthetic pretraining + fine-tuning vs real-only training ({on})")
     fig.tight_layout()
     atomic_write_figure(out, fig)
 
@@ -134,8 +141,9 @@ def main() -> None:
         raise SystemExit(
             f"error: no finished pairs of runs in {args.work_dir}; run tools/synthetic_pretraining.sh first"
         )
+    network_name = network(runs, args.work_dir)
     if args.plot:
-        plot(runs, sizes, args.plot)
+        plot(runs, sizes, args.plot, network_name)
     if args.json:
         figures = {f"{n}-{kind}": {"lr": (lr := chosen(runs[n, kind])),
                                    "test_macro_auc": {s: r["test_macro_auc"] for s, r in runs[n, kind][lr].items()}}
