@@ -27,6 +27,41 @@ def test_init_starts_from_the_given_weights(float_model: Path, synth_cache, tmp_
                                dict(before.net.named_parameters())[first].detach().numpy(), atol=1e-6)  # fmt: skip
 
 
+def test_interpolate_exports_the_choice_that_validates_best(float_model: Path, synth_cache, tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "interpolated"
+    result = run_cli("train", "fit", "--data", str(synth_cache.path), "--arch", "sepresnet", "--width", "0.5",
+                     "--epochs", "1", "--threads", "1", "--init", str(float_model), "--interpolate", "-o", str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    chosen = json.loads((out / "run.json").read_text())["training"]["interpolation"]
+    scores = chosen["val_macro_auc"]
+    assert set(scores) == {"tuned", "0.5", "0.6", "0.7", "0.8", "0.9", "1"}
+    best = "tuned" if chosen["alpha"] is None else f"{chosen['alpha']:g}"
+    assert scores[best] == max(scores.values())
+    card = read_card(onnx.load(out / "model.onnx"))  # the exported graph is the chosen one: same validation AUC
+    assert abs(card.metrics["val"]["macro_auc"] - scores[best]) < 1e-3
+
+
+def test_interpolate_without_init_is_refused(synth_cache, tmp_path: Path) -> None:
+    result = run_cli("train", "fit", "--data", str(synth_cache.path), "--arch", "sepresnet", "--width", "0.5",
+                     "--epochs", "1", "--interpolate", "-o", str(tmp_path / "x"))  # fmt: skip
+    assert_one_line_error(result, "--interpolate", "--init MODEL", code=2)
+    assert not (tmp_path / "x").exists()
+
+
+def test_interpolated_state_keeps_the_new_normalization() -> None:
+    import torch
+
+    from train.interpolate import interpolated_state
+
+    start = {"net.w": torch.zeros(3), "normalize_mean": torch.zeros(1), "net.n": torch.tensor(5)}
+    tuned = {"net.w": torch.ones(3), "normalize_mean": torch.full((1,), 2.0), "net.n": torch.tensor(9)}
+    mixed = interpolated_state(start, tuned, 0.7)
+    np.testing.assert_allclose(mixed["net.w"].numpy(), 0.7)
+    assert float(mixed["normalize_mean"]) == 2.0 and int(mixed["net.n"]) == 9
+
+
 def test_init_refuses_another_architecture(float_model: Path, synth_cache, tmp_path: Path) -> None:
     result = run_cli("train", "fit", "--data", str(synth_cache.path), "--arch", "sepresnet", "--width", "0.25",
                      "--epochs", "1", "--init", str(float_model), "-o", str(tmp_path / "x"))  # fmt: skip

@@ -98,18 +98,21 @@ def prepare(data_dir: Path, out: Path | None, workers: int | None, force: bool, 
 @click.option("--init", "init_from", default=None, type=click.Path(path_type=Path),
               help="Start from this model's weights (one of our ONNX files or run folders, same --arch/--width/"
               "--leads), e.g. pretrained on the synthetic default.")  # fmt: skip
+@click.option("--interpolate", is_flag=True,
+              help="With --init: export the weights part of the way back from the fine-tuned ones towards the "
+              "start, the fraction chosen on validation (WiSE-FT; helps with few real records).")  # fmt: skip
 @click.option("--resume", is_flag=True, help="Continue from the run folder's checkpoint.")
 @force_option("Replace a finished run in --out.")
 @json_option("Print the run summary as JSON.")
-def fit(data: Path, out: Path, init_from: Path | None, resume: bool, force: bool, as_json: bool,
-        **settings: object) -> None:  # fmt: skip
+def fit(data: Path, out: Path, init_from: Path | None, interpolate: bool, resume: bool, force: bool,
+        as_json: bool, **settings: object) -> None:  # fmt: skip
     """Train a network and export RUN_DIR/model.onnx with its model card."""
     from models.registry import architecture
     from train.fit import run_fit
 
     spec, config = from_options(RunSpec, settings), from_options(FitConfig, settings)
     architecture(spec.arch)
-    summary = run_fit(data, spec, out, config, force=force, resume=resume, init_from=init_from)
+    summary = run_fit(data, spec, out, config, force=force, resume=resume, init_from=init_from, interpolate=interpolate)
     print_run_summary(summary, as_json)
 
 

@@ -131,11 +131,16 @@ def run_fit(
     initial: Normalized | None = None,
     loss_factory: Callable[[SplitArrays], LossFn] | None = None,
     init_from: Path | None = None,
+    interpolate: bool = False,
 ) -> dict[str, Any]:
     """Train ``spec`` on ``data`` into run folder ``out`` and export it; return the run summary.
 
     ``init_from``: start from the weights of one of our ONNX files of the same architecture (e.g. a
-    model pretrained on the synthetic default), with the normalization of this training split."""
+    model pretrained on the synthetic default), with the normalization of this training split.
+    ``interpolate``: then export the interpolation between start and fine-tuned weights that
+    validates best (``train.interpolate``)."""
+    if interpolate and init_from is None:
+        raise UsageError("--interpolate moves the fine-tuned weights back towards a start: pass --init MODEL too")
     check_run_dir(out, force, resume)
     out.mkdir(parents=True, exist_ok=True)
     dataset = open_dataset(data)
@@ -143,6 +148,7 @@ def run_fit(
     val = load_split(dataset, "val", spec.leads)
     if init_from is not None:
         initial, lineage, extra_identity = pretrained_start(init_from, spec, train, lineage, extra_identity)
+        start_state = {key: value.detach().clone() for key, value in initial.state_dict().items()}
     if initial is None:
         mean, std = lead_statistics(train)
         torch.manual_seed(config.seed)
@@ -170,6 +176,10 @@ def run_fit(
         "train_records": len(train), "seconds": round(result.seconds, 1),
         "records_per_s": round(float(np.mean([h["records_per_s"] for h in result.history])), 1) if result.history else None,
     }  # fmt: skip
+    if interpolate:
+        from train.interpolate import choose_interpolation
+
+        training["interpolation"] = choose_interpolation(model, start_state, result.best_state, train, val)
     target = out_file or out / MODEL_FILE
     card = finish_model(model.cpu(), dataset, spec, config, training, lineage or [], target, compression)
     summary = {
