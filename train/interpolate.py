@@ -4,8 +4,10 @@ Fine-tuning a start pretrained on the synthetic default on a few real records pe
 epochs and then forgets what the start knew. Moving the fine-tuned weights part of the way back
 towards the start (``(1 - alpha) * start + alpha * tuned``; both share an initialisation, so the
 line between them stays in one basin) keeps some of it. ``alpha`` is chosen on the validation
-split, like the epoch. Batch-norm statistics are measured again on the training records after
-interpolation: the interpolated means and variances are not those of the interpolated network.
+split, like the epoch. Batch-norm statistics are measured again on the whole training records
+after interpolation, for two reasons: the interpolated means and variances are not those of the
+interpolated network, and fine-tuning measured them on random crops while the exported graph sees
+whole records.
 """
 
 from __future__ import annotations
@@ -68,18 +70,18 @@ def choose_interpolation(
     device = torch.device("cpu")
     model.cpu()
     candidates: list[tuple[str, float | None]] = [("tuned", None)] + [(f"{a:g}", a) for a in ALPHAS]
+    order = {name: rank for rank, (name, _) in enumerate(candidates)}
     scores: dict[str, float] = {}
-
-    def load(alpha: float | None) -> None:
+    best: tuple[tuple[float, bool, int], str, dict[str, torch.Tensor]] | None = None
+    for name, alpha in candidates:
         model.load_state_dict(tuned if alpha is None else interpolated_state(start, tuned, alpha))
         if alpha is not None:
             recalibrate_batchnorm(model, train)
-
-    for name, alpha in candidates:
-        load(alpha)
         scores[name] = macro_auc(val.labels, predict_torch(model, val, device))
         log(f"start-to-tuned interpolation {name}: val macro AUC {scores[name]:.4f}")
-    order = {name: rank for rank, (name, _) in enumerate(candidates)}
-    best = max(scores, key=lambda name: (round(scores[name], 6), name == "tuned", order[name]))
-    load(dict(candidates)[best])
-    return {"alpha": dict(candidates)[best], "val_macro_auc": scores}
+        rank = (round(scores[name], 6), name == "tuned", order[name])
+        if best is None or rank > best[0]:
+            best = (rank, name, {key: value.clone() for key, value in model.state_dict().items()})
+    assert best is not None  # candidates is never empty
+    model.load_state_dict(best[2])
+    return {"alpha": dict(candidates)[best[1]], "val_macro_auc": scores}
