@@ -146,9 +146,11 @@ def run_fit(
     dataset = open_dataset(data)
     train = load_split(dataset, "train", spec.leads, limit=spec.max_train, seed=config.seed)
     val = load_split(dataset, "val", spec.leads)
+    start_state: dict[str, torch.Tensor] | None = None  # the start's weights, kept only to interpolate towards
     if init_from is not None:
         initial, lineage, extra_identity = pretrained_start(init_from, spec, train, lineage, extra_identity)
-        start_state = {key: value.detach().clone() for key, value in initial.state_dict().items()}
+        if interpolate:
+            start_state = {key: value.detach().clone() for key, value in initial.state_dict().items()}
     if initial is None:
         mean, std = lead_statistics(train)
         torch.manual_seed(config.seed)
@@ -176,7 +178,7 @@ def run_fit(
         "train_records": len(train), "seconds": round(result.seconds, 1),
         "records_per_s": round(float(np.mean([h["records_per_s"] for h in result.history])), 1) if result.history else None,
     }  # fmt: skip
-    if interpolate:
+    if start_state is not None:  # --interpolate (which the guard above ties to --init)
         from train.interpolate import choose_interpolation
 
         training["interpolation"] = choose_interpolation(model, start_state, result.best_state, train, val)
