@@ -41,15 +41,17 @@ def test_qrs_band_power_counts_only_what_lies_inside_the_qrs_windows() -> None:
     assert inside > 1e4 and outside < 0.02 * inside
 
 
-def test_pretraining_curves_pick_each_arms_rate_and_plot(tmp_path: Path) -> None:
+def test_pretraining_curves_pick_each_arms_recipe_and_plot(tmp_path: Path) -> None:
     import json
     import subprocess
     import sys
 
-    def run(name: str, val: float, test: float, width: float = 2.0) -> None:
+    def run(name: str, val: float, test: float, width: float = 2.0, alpha: float | None = None) -> None:
         folder = tmp_path / name
         folder.mkdir()
-        summary = {"val_macro_auc": val, "test_macro_auc": test, "arch": "sepresnet", "width": width}
+        summary: dict[str, object] = {"val_macro_auc": val, "test_macro_auc": test, "arch": "sepresnet", "width": width}
+        if name.endswith("-interp"):
+            summary["training"] = {"interpolation": {"alpha": alpha}}
         (folder / "run.json").write_text(json.dumps(summary))
         rows = [{"epoch": e, "val_macro_auc": val - 0.01 * (2 - e)} for e in range(3)]
         (folder / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
@@ -59,21 +61,36 @@ def test_pretraining_curves_pick_each_arms_rate_and_plot(tmp_path: Path) -> None
         run(f"n1000-lr0.01-s{seed}-real", 0.89, 0.875)  # the real arm's better rate
         run(f"n1000-s{seed}-init", 0.90, 0.89)
         run(f"n1000-lr0.01-s{seed}-init", 0.85, 0.84)
+        run(f"n1000-e8-lr0.003-s{seed}-init-interp", 0.905, 0.895, alpha=0.7 if seed else None)  # the best of init
+        run(f"n1000-e8-lr0.01-s{seed}-real", 0.86, 0.85)
     out = tmp_path / "curves.png"
     tool = [sys.executable, str(TOOLS / "pretraining_curves.py"), str(tmp_path)]
     done = subprocess.run([*tool, "--plot", str(out), "--json"], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     figures = json.loads(done.stdout)
-    assert figures["1000-real"]["lr"] == "0.01" and figures["1000-init"]["lr"] == "0.001"
+    assert figures["1000-real"] == {"lr": "0.01", "epochs": 30, "interpolated": False,
+                                    "test_macro_auc": {"0": 0.875, "1": 0.875}}  # fmt: skip
+    assert figures["1000-init"]["lr"] == "0.003" and figures["1000-init"]["epochs"] == 8
+    assert figures["1000-init"]["interpolated"] is True
     assert out.read_bytes().startswith(b"\x89PNG")
     assert (
         _tool("pretraining_curves").network(_tool("pretraining_curves").collect(tmp_path), tmp_path) == "sepresnet w2"
     )
-    # the table: each arm at its rate, the difference on the test fold; a rate filter changes the choice
+    # the table: each arm at its recipe (and an interpolated run's alpha), the difference on the test
+    # fold; a rate or epoch filter changes the choice
     rows = subprocess.run(tool, capture_output=True, text=True, check=True).stdout.splitlines()
-    assert "| 1,000 | 0 | (0.01) 0.8900 / 0.8750 | (0.001) 0.9000 / 0.8900 | +1.50 pt |" in rows
+    assert (
+        "| 1,000 | 0 | (0.01) 0.8900 / 0.8750 | (0.003, 8 ep, interpolated alpha 1) 0.9050 / 0.8950 | +2.00 pt |"
+        in rows
+    )
+    assert (
+        "| 1,000 | 1 | (0.01) 0.8900 / 0.8750 | (0.003, 8 ep, interpolated alpha 0.7) 0.9050 / 0.8950 | +2.00 pt |"
+        in rows
+    )
     only_default = subprocess.run([*tool, "--lrs", "0.001"], capture_output=True, text=True, check=True).stdout
     assert "| 1,000 | 0 | (0.001) 0.8800 / 0.8700 | (0.001) 0.9000 / 0.8900 | +2.00 pt |" in only_default
+    whole = subprocess.run([*tool, "--epochs", "30"], capture_output=True, text=True, check=True).stdout
+    assert "| 1,000 | 0 | (0.01) 0.8900 / 0.8750 | (0.001) 0.9000 / 0.8900 | +1.50 pt |" in whole
     # a run of another width in the same folder: refused, not compared
     run("n1000-lr0.003-s0-init", 0.95, 0.94, width=1.0)
     mixed = subprocess.run(tool, capture_output=True, text=True, check=False)

@@ -1,18 +1,20 @@
 """Results of tools/synthetic_pretraining.sh: real only vs started from the synthetic default, table and curves.
 
-Reads the run folders that tool writes (WORK_DIR/nN-sS-KIND at the default learning rate,
-WORK_DIR/nN-lrLR-sS-KIND otherwise; KIND is real or init), gives each arm the learning rate with
-the best mean fold-9 AUC over the seeds, and prints a Markdown table per seed (fold-9 / fold-10
-AUC and the difference) with each arm's mean fold-9 AUC by rate. With ``--plot OUT.png`` it also
-draws, in one PNG:
+Reads the run folders that tool writes (WORK_DIR/nN[-eEPOCHS][-lrLR]-sS-KIND; no -e at 30
+epochs, no -lr at 0.001; KIND is real, init, or init-interp, the last being the started arm with
+--interpolate). A recipe is (learning rate, epochs, interpolated or not); each arm gets the recipe
+with the best mean fold-9 AUC over the seeds, and the tool prints a Markdown table per seed
+(fold-9 / fold-10 AUC and the difference) with each arm's mean fold-9 AUC by recipe. With
+``--plot OUT.png`` it also draws, in one PNG:
 
 * left, per real-record count N: validation (fold 9) macro AUC per epoch of both arms and seeds,
-  each arm at the learning rate with the best mean fold-9 AUC (the tool's choice);
+  each arm at its chosen recipe (an interpolated run's curve is that of its fine-tuning);
 * right: test (fold 10) macro AUC against N for both arms (mean of the seeds, each seed a dot).
 
-``--json`` prints the chosen rates and fold-10 figures as JSON instead of the table.
+``--json`` prints the chosen recipes and fold-10 figures as JSON instead of the table.
 
-Usage: python tools/pretraining_curves.py WORK_DIR [--sizes N ...] [--lrs LR ...] [--plot OUT.png] [--json]
+Usage: python tools/pretraining_curves.py WORK_DIR [--sizes N ...] [--lrs LR ...] [--epochs E ...]
+       [--plot OUT.png] [--json]
 """
 
 from __future__ import annotations
@@ -22,60 +24,95 @@ import json
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from runtime.atomic import atomic_write_figure
 
-# the folder names tools/synthetic_pretraining.sh (run_dir) writes; the default rate has none
-RUN = re.compile(r"n(?P<n>\d+)-(?:lr(?P<lr>[0-9.e-]+)-)?s(?P<seed>\d+)-(?P<kind>real|init)$")
+# the folder names tools/synthetic_pretraining.sh (run_dir) writes; the default epochs and rate have none
+RUN = re.compile(r"n(?P<n>\d+)-(?:e(?P<epochs>\d+)-)?(?:lr(?P<lr>[0-9.e-]+)-)?s(?P<seed>\d+)"
+                 r"-(?P<kind>real|init)(?P<interp>-interp)?$")  # fmt: skip
 DEFAULT_LR = "0.001"
+DEFAULT_EPOCHS = 30
 LABELS = {"real": "real records only", "init": "started from the synthetic default"}
 
 
-Runs = dict[tuple[int, str], dict[str, dict[int, dict[str, Any]]]]
+class Recipe(NamedTuple):
+    """How one arm was fine-tuned: peak learning rate, epoch budget, weight interpolation or not."""
+
+    lr: str
+    epochs: int = DEFAULT_EPOCHS
+    interpolated: bool = False
+
+    def label(self) -> str:
+        """'0.003' at the defaults, else with what differs: '0.003, 8 ep, interpolated'."""
+        return ", ".join([self.lr] + [f"{self.epochs} ep"] * (self.epochs != DEFAULT_EPOCHS)
+                         + ["interpolated"] * self.interpolated)  # fmt: skip
 
 
-def collect(work: Path, sizes: set[int] | None = None, rates: set[str] | None = None) -> Runs:
-    """(N, kind) -> learning rate -> seed -> {run summary, per-epoch metrics} of every finished run
-    (of these ``sizes`` and learning ``rates`` only, where given)."""
-    runs: dict[tuple[int, str], dict[str, dict[int, dict[str, Any]]]] = defaultdict(dict)
+Runs = dict[tuple[int, str], dict[Recipe, dict[int, dict[str, Any]]]]
+
+
+def collect(
+    work: Path, sizes: set[int] | None = None, rates: set[str] | None = None, budgets: set[int] | None = None
+) -> Runs:
+    """(N, arm) -> recipe -> seed -> {run summary, per-epoch metrics} of every finished run (of these
+    ``sizes``, learning ``rates`` and epoch ``budgets`` only, where given). Arms: real and init."""
+    runs: Runs = defaultdict(dict)
     for folder in sorted(work.iterdir()):
         match = RUN.match(folder.name)
         if not match or not (folder / "run.json").is_file():
             continue
+        recipe = Recipe(match["lr"] or DEFAULT_LR, int(match["epochs"] or DEFAULT_EPOCHS), bool(match["interp"]))
+        n = int(match["n"])
+        if (sizes and n not in sizes) or (rates and float(recipe.lr) not in {float(r) for r in rates}):
+            continue
+        if budgets and recipe.epochs not in budgets:
+            continue
         summary = json.loads((folder / "run.json").read_text())
         epochs = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines() if line.strip()]
-        n, lr = int(match["n"]), match["lr"] or DEFAULT_LR
-        if (sizes and n not in sizes) or (rates and float(lr) not in {float(r) for r in rates}):
-            continue
-        runs[n, match["kind"]].setdefault(lr, {})[int(match["seed"])] = {**summary, "epochs": epochs}
+        runs[n, match["kind"]].setdefault(recipe, {})[int(match["seed"])] = {**summary, "epochs": epochs}
     return runs
 
 
-def chosen(by_lr: dict[str, dict[int, dict[str, Any]]]) -> str:
-    """The learning rate with the best mean validation AUC over the seeds."""
-    return max(by_lr, key=lambda lr: sum(r["val_macro_auc"] for r in by_lr[lr].values()) / len(by_lr[lr]))
+def mean_val(seeds: dict[int, dict[str, Any]]) -> float:
+    """Mean fold-9 macro AUC of one recipe's runs over the seeds."""
+    return sum(r["val_macro_auc"] for r in seeds.values()) / len(seeds)
+
+
+def chosen(by_recipe: dict[Recipe, dict[int, dict[str, Any]]]) -> Recipe:
+    """The recipe with the best mean validation AUC over the seeds."""
+    return max(by_recipe, key=lambda recipe: mean_val(by_recipe[recipe]))
+
+
+def alpha_note(run: dict[str, Any]) -> str:
+    """' alpha A' for an interpolated run (the share of the fine-tuned weights it kept), else ''."""
+    interpolation = run.get("training", {}).get("interpolation")
+    if not interpolation:
+        return ""
+    alpha = interpolation["alpha"]
+    return f" alpha {1 if alpha is None else alpha:g}"
 
 
 def table(runs: Runs, sizes: list[int]) -> str:
     """The Markdown table of both arms at their chosen rates, and each arm's fold-9 mean by rate."""
-    lines = ["| real records | seed | real only (lr): val / test | synthetic init (lr): val / test | test difference |",
+    lines = ["| real records | seed | real only (recipe): val / test | synthetic init (recipe): val / test | test difference |",
              "|---|---|---|---|---|"]  # fmt: skip
     notes = []
     for n in sizes:
-        real_lr, init_lr = chosen(runs[n, "real"]), chosen(runs[n, "init"])
-        real, init = runs[n, "real"][real_lr], runs[n, "init"][init_lr]
+        real_recipe, init_recipe = chosen(runs[n, "real"]), chosen(runs[n, "init"])
+        real, init = runs[n, "real"][real_recipe], runs[n, "init"][init_recipe]
         for seed in sorted(set(real) & set(init)):
             r, i = real[seed], init[seed]
-            lines.append(f"| {n:,} | {seed} | ({real_lr}) {r['val_macro_auc']:.4f} / {r['test_macro_auc']:.4f} | "
-                         f"({init_lr}) {i['val_macro_auc']:.4f} / {i['test_macro_auc']:.4f} | "
+            lines.append(f"| {n:,} | {seed} | ({real_recipe.label()}) {r['val_macro_auc']:.4f} / {r['test_macro_auc']:.4f} | "
+                         f"({init_recipe.label()}{alpha_note(i)}) {i['val_macro_auc']:.4f} / {i['test_macro_auc']:.4f} | "
                          f"{(i['test_macro_auc'] - r['test_macro_auc']) * 100:+.2f} pt |")  # fmt: skip
         for kind in ("real", "init"):
             if len(runs[n, kind]) > 1:
-                means = {lr: sum(r["val_macro_auc"] for r in seeds.values()) / len(seeds)
-                         for lr, seeds in runs[n, kind].items()}  # fmt: skip
-                notes.append(f"{n:,} records, {kind}: mean fold-9 AUC by learning rate: "
-                             + ", ".join(f"{lr} {auc:.4f}" for lr, auc in sorted(means.items(), key=lambda kv: float(kv[0]))))  # fmt: skip
+                ordered = sorted(
+                    runs[n, kind].items(), key=lambda kv: (float(kv[0].lr), kv[0].epochs, kv[0].interpolated)
+                )
+                notes.append(f"{n:,} records, {kind}: mean fold-9 AUC by recipe: "
+                             + "; ".join(f"{recipe.label()} {mean_val(seeds):.4f}" for recipe, seeds in ordered))  # fmt: skip
     return "\n".join([*lines, "", *notes]).rstrip() + "\n"
 
 
@@ -84,7 +121,7 @@ def network(runs: Runs, work: Path) -> str:
     network, so a WORK_DIR holding runs of several (the shell tool skips any finished run folder,
     whatever its width) is refused rather than tabulated."""
     names = {f"{run['arch']} w{run['width']:g}" if "arch" in run and "width" in run else ""
-             for by_lr in runs.values() for seeds in by_lr.values() for run in seeds.values()}  # fmt: skip
+             for by_recipe in runs.values() for seeds in by_recipe.values() for run in seeds.values()}  # fmt: skip
     if len(names) > 1:
         raise SystemExit(f"error: {work} holds runs of several networks ({', '.join(sorted(names))}); "
                          "give each ARCH and WIDTH a WORK_DIR of its own")  # fmt: skip
@@ -102,11 +139,11 @@ def plot(runs: Runs, sizes: list[int], out: Path, network_name: str = "") -> Non
     colors = {"real": "tab:gray", "init": "tab:red"}
     for ax, n in zip(axes[:-1], sizes, strict=True):
         for kind in ("real", "init"):
-            lr = chosen(runs[n, kind])
-            for seed, run in sorted(runs[n, kind][lr].items()):
+            recipe = chosen(runs[n, kind])
+            for seed, run in sorted(runs[n, kind][recipe].items()):
                 epochs = [row["epoch"] + 1 for row in run["epochs"]]
                 ax.plot(epochs, [row["val_macro_auc"] for row in run["epochs"]], color=colors[kind],
-                        linestyle="-" if seed == 0 else "--", label=f"{LABELS[kind]} (lr {lr}, seed {seed})")  # fmt: skip
+                        linestyle="-" if seed == 0 else "--", label=f"{LABELS[kind]} ({recipe.label()}, seed {seed})")  # fmt: skip
         ax.set(title=f"{n:,} real training records", xlabel="epoch", ylabel="fold-9 macro AUC")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
@@ -118,7 +155,9 @@ def plot(runs: Runs, sizes: list[int], out: Path, network_name: str = "") -> Non
             curve.scatter([n] * len(tests), tests, color=colors[kind], s=12)
             means.append(sum(tests) / len(tests))
         curve.plot(sizes, means, color=colors[kind], marker="o", label=LABELS[kind])
-    curve.set(xscale="log", xlabel="real training records", ylabel="fold-10 macro AUC", title="test fold, chosen rates")
+    curve.set(
+        xscale="log", xlabel="real training records", ylabel="fold-10 macro AUC", title="test fold, chosen recipes"
+    )
     curve.grid(alpha=0.3)
     curve.legend(fontsize=8)
     on = f"{network_name}, real PTB-XL" if network_name else "real PTB-XL"
@@ -132,10 +171,11 @@ def main() -> None:
     parser.add_argument("work_dir", type=Path)
     parser.add_argument("--sizes", type=int, nargs="+", help="real-record counts to include (default: all)")
     parser.add_argument("--lrs", nargs="+", help="learning rates to choose from (default: all)")
+    parser.add_argument("--epochs", type=int, nargs="+", help="epoch budgets to choose from (default: all)")
     parser.add_argument("--plot", type=Path, help="also draw the curves into this PNG")
     parser.add_argument("--json", action="store_true", help="print the chosen rates and fold-10 figures as JSON")
     args = parser.parse_args()
-    runs = collect(args.work_dir, set(args.sizes or []), set(args.lrs or []))
+    runs = collect(args.work_dir, set(args.sizes or []), set(args.lrs or []), set(args.epochs or []))
     sizes = sorted({n for n, _ in runs if (n, "real") in runs and (n, "init") in runs})
     if not sizes:
         raise SystemExit(
@@ -145,8 +185,8 @@ def main() -> None:
     if args.plot:
         plot(runs, sizes, args.plot, network_name)
     if args.json:
-        figures = {f"{n}-{kind}": {"lr": (lr := chosen(runs[n, kind])),
-                                   "test_macro_auc": {s: r["test_macro_auc"] for s, r in runs[n, kind][lr].items()}}
+        figures = {f"{n}-{kind}": {**(recipe := chosen(runs[n, kind]))._asdict(),
+                                   "test_macro_auc": {s: r["test_macro_auc"] for s, r in runs[n, kind][recipe].items()}}
                    for n in sizes for kind in ("real", "init")}  # fmt: skip
         print(json.dumps(figures, indent=2))
     else:
