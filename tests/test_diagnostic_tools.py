@@ -52,6 +52,8 @@ def test_pretraining_curves_pick_each_arms_recipe_and_plot(tmp_path: Path) -> No
         summary: dict[str, object] = {"val_macro_auc": val, "test_macro_auc": test, "arch": "sepresnet", "width": width}
         if name.endswith("-interp"):
             summary["training"] = {"interpolation": {"alpha": alpha}}
+        if "-soup-" in name:
+            summary["training"] = {"soup": {"members": ["a", "b", "start (model.onnx)"]}}
         (folder / "run.json").write_text(json.dumps(summary))
         rows = [{"epoch": e, "val_macro_auc": val - 0.01 * (2 - e)} for e in range(3)]
         (folder / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
@@ -91,6 +93,18 @@ def test_pretraining_curves_pick_each_arms_recipe_and_plot(tmp_path: Path) -> No
     assert "| 1,000 | 0 | (0.001) 0.8800 / 0.8700 | (0.001) 0.9000 / 0.8900 | +2.00 pt |" in only_default
     whole = subprocess.run([*tool, "--epochs", "30"], capture_output=True, text=True, check=True).stdout
     assert "| 1,000 | 0 | (0.01) 0.8900 / 0.8750 | (0.001) 0.9000 / 0.8900 | +1.50 pt |" in whole
+    # greedy soups (SOUP=1) are one more recipe per arm, chosen on fold 9 like the others; --no-soups leaves them out
+    for seed in (0, 1):
+        run(f"n1000-soup-s{seed}-init", 0.91, 0.90)
+        run(f"n1000-soup-s{seed}-real", 0.885, 0.99)  # below the real arm's best rate on fold 9: not chosen
+    souped = subprocess.run(tool, capture_output=True, text=True, check=True).stdout
+    assert (
+        "| 1,000 | 0 | (0.01) 0.8900 / 0.8750 | (greedy soup of 2 runs, start included) 0.9100 / 0.9000 | +2.50 pt |"
+        in souped
+    )
+    assert "greedy soup 0.9100" in souped and "greedy soup 0.8850" in souped
+    unsouped = subprocess.run([*tool, "--no-soups"], capture_output=True, text=True, check=True).stdout
+    assert "soup" not in unsouped and "(0.003, 8 ep, interpolated alpha 1)" in unsouped
     # a run of another width in the same folder: refused, not compared
     run("n1000-lr0.003-s0-init", 0.95, 0.94, width=1.0)
     mixed = subprocess.run(tool, capture_output=True, text=True, check=False)

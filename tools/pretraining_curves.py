@@ -2,7 +2,8 @@
 
 Reads the run folders that tool writes (WORK_DIR/nN[-eEPOCHS][-lrLR]-sS-KIND; no -e at 30
 epochs, no -lr at 0.001; KIND is real, init, or init-interp, the last being the started arm with
---interpolate). A recipe is (learning rate, epochs, interpolated or not); each arm gets the recipe
+--interpolate; with SOUP=1 also nN-soup-sS-KIND, the greedy soup of an arm's runs). A recipe is
+(learning rate, epochs, interpolated or not), or the soup; each arm gets the recipe
 with the best mean fold-9 AUC over the seeds, and the tool prints a Markdown table per seed
 (fold-9 / fold-10 AUC and the difference) with each arm's mean fold-9 AUC by recipe. With
 ``--plot OUT.png`` it also draws, in one PNG:
@@ -14,7 +15,7 @@ with the best mean fold-9 AUC over the seeds, and the tool prints a Markdown tab
 ``--json`` prints the chosen recipes and fold-10 figures as JSON instead of the table.
 
 Usage: python tools/pretraining_curves.py WORK_DIR [--sizes N ...] [--lrs LR ...] [--epochs E ...]
-       [--plot OUT.png] [--json]
+       [--no-soups] [--plot OUT.png] [--json]
 """
 
 from __future__ import annotations
@@ -29,22 +30,30 @@ from typing import Any, NamedTuple
 from runtime.atomic import atomic_write_figure
 
 # the folder names tools/synthetic_pretraining.sh (run_dir) writes; the default epochs and rate have none
-RUN = re.compile(r"n(?P<n>\d+)-(?:e(?P<epochs>\d+)-)?(?:lr(?P<lr>[0-9.e-]+)-)?s(?P<seed>\d+)"
+RUN = re.compile(r"n(?P<n>\d+)-(?:(?P<soup>soup)-)?(?:e(?P<epochs>\d+)-)?(?:lr(?P<lr>[0-9.e-]+)-)?s(?P<seed>\d+)"
                  r"-(?P<kind>real|init)(?P<interp>-interp)?$")  # fmt: skip
 DEFAULT_LR = "0.001"
 DEFAULT_EPOCHS = 30
+SOUP = "soup"  # the recipe 'rate' of a greedy soup (train soup) of an arm's runs
 LABELS = {"real": "real records only", "init": "started from the synthetic default"}
 
 
 class Recipe(NamedTuple):
-    """How one arm was fine-tuned: peak learning rate, epoch budget, weight interpolation or not."""
+    """How one arm was fine-tuned: peak learning rate (or SOUP), epoch budget, weight interpolation or not."""
 
     lr: str
     epochs: int = DEFAULT_EPOCHS
     interpolated: bool = False
 
+    def order(self) -> tuple[bool, float, int, bool]:
+        """Sort key: by rate, epochs and interpolation, the soup last."""
+        soup = self.lr == SOUP
+        return (soup, 0.0 if soup else float(self.lr), self.epochs, self.interpolated)
+
     def label(self) -> str:
-        """'0.003' at the defaults, else with what differs: '0.003, 8 ep, interpolated'."""
+        """'0.003' at the defaults, else with what differs: '0.003, 8 ep, interpolated'; 'greedy soup'."""
+        if self.lr == SOUP:
+            return "greedy soup"
         return ", ".join([self.lr] + [f"{self.epochs} ep"] * (self.epochs != DEFAULT_EPOCHS)
                          + ["interpolated"] * self.interpolated)  # fmt: skip
 
@@ -53,21 +62,31 @@ Runs = dict[tuple[int, str], dict[Recipe, dict[int, dict[str, Any]]]]
 
 
 def collect(
-    work: Path, sizes: set[int] | None = None, rates: set[str] | None = None, budgets: set[int] | None = None
-) -> Runs:
+    work: Path, sizes: set[int] | None = None, rates: set[str] | None = None, budgets: set[int] | None = None,
+    soups: bool = True,
+) -> Runs:  # fmt: skip
     """(N, arm) -> recipe -> seed -> {run summary, per-epoch metrics} of every finished run (of these
-    ``sizes``, learning ``rates`` and epoch ``budgets`` only, where given). Arms: real and init."""
+    ``sizes``, learning ``rates`` and epoch ``budgets`` only, where given; soups unless ``soups`` is
+    false). Arms: real and init."""
     runs: Runs = defaultdict(dict)
     for folder in sorted(work.iterdir()):
         match = RUN.match(folder.name)
         if not match or not (folder / "run.json").is_file():
             continue
-        recipe = Recipe(match["lr"] or DEFAULT_LR, int(match["epochs"] or DEFAULT_EPOCHS), bool(match["interp"]))
+        if match["soup"] and not soups:
+            continue
+        if match["soup"]:
+            recipe = Recipe(SOUP)
+        else:
+            recipe = Recipe(match["lr"] or DEFAULT_LR, int(match["epochs"] or DEFAULT_EPOCHS), bool(match["interp"]))
         n = int(match["n"])
-        if (sizes and n not in sizes) or (rates and float(recipe.lr) not in {float(r) for r in rates}):
+        if sizes and n not in sizes:
             continue
-        if budgets and recipe.epochs not in budgets:
-            continue
+        if not match["soup"]:  # a soup's ingredients were the tool's grid, not filtered here
+            if rates and float(recipe.lr) not in {float(r) for r in rates}:
+                continue
+            if budgets and recipe.epochs not in budgets:
+                continue
         summary = json.loads((folder / "run.json").read_text())
         epochs = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines() if line.strip()]
         runs[n, match["kind"]].setdefault(recipe, {})[int(match["seed"])] = {**summary, "epochs": epochs}
@@ -85,8 +104,14 @@ def chosen(by_recipe: dict[Recipe, dict[int, dict[str, Any]]]) -> Recipe:
 
 
 def alpha_note(run: dict[str, Any]) -> str:
-    """' alpha A' for an interpolated run (the share of the fine-tuned weights it kept), else ''."""
-    interpolation = run.get("training", {}).get("interpolation")
+    """' alpha A' for an interpolated run (the share of the fine-tuned weights it kept), ' of K runs'
+    (', start included') for a soup, else ''."""
+    training = run.get("training", {})
+    if "soup" in training:
+        members = training["soup"]["members"]
+        runs = [m for m in members if not m.startswith("start")]
+        return f" of {len(runs)} run{'s' * (len(runs) != 1)}" + (", start included" if len(runs) < len(members) else "")
+    interpolation = training.get("interpolation")
     if not interpolation:
         return ""
     alpha = interpolation["alpha"]
@@ -108,9 +133,7 @@ def table(runs: Runs, sizes: list[int]) -> str:
                          f"{(i['test_macro_auc'] - r['test_macro_auc']) * 100:+.2f} pt |")  # fmt: skip
         for kind in ("real", "init"):
             if len(runs[n, kind]) > 1:
-                ordered = sorted(
-                    runs[n, kind].items(), key=lambda kv: (float(kv[0].lr), kv[0].epochs, kv[0].interpolated)
-                )
+                ordered = sorted(runs[n, kind].items(), key=lambda kv: kv[0].order())
                 notes.append(f"{n:,} records, {kind}: mean fold-9 AUC by recipe: "
                              + "; ".join(f"{recipe.label()} {mean_val(seeds):.4f}" for recipe, seeds in ordered))  # fmt: skip
     return "\n".join([*lines, "", *notes]).rstrip() + "\n"
@@ -172,10 +195,11 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", help="real-record counts to include (default: all)")
     parser.add_argument("--lrs", nargs="+", help="learning rates to choose from (default: all)")
     parser.add_argument("--epochs", type=int, nargs="+", help="epoch budgets to choose from (default: all)")
+    parser.add_argument("--no-soups", action="store_true", help="leave the greedy soups (SOUP=1) out")
     parser.add_argument("--plot", type=Path, help="also draw the curves into this PNG")
     parser.add_argument("--json", action="store_true", help="print the chosen rates and fold-10 figures as JSON")
     args = parser.parse_args()
-    runs = collect(args.work_dir, set(args.sizes or []), set(args.lrs or []), set(args.epochs or []))
+    runs = collect(args.work_dir, set(args.sizes or []), set(args.lrs or []), set(args.epochs or []), not args.no_soups)
     sizes = sorted({n for n, _ in runs if (n, "real") in runs and (n, "init") in runs})
     if not sizes:
         raise SystemExit(

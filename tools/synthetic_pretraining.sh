@@ -10,8 +10,11 @@
 #
 # EPOCHS (a list, default 30) adds the epoch budget to that grid, for both arms; INTERPOLATE=1 gives
 # the started runs --interpolate (train.interpolate: alpha chosen on fold 9, alpha 1 among them).
+# SOUP=1 then cooks, per N, seed and arm, the greedy soup of that arm's runs in this grid (train soup;
+# the started arm may also take the start itself) into WORK_DIR/nN-soup-sS-KIND: a further recipe each
+# arm may choose, on fold 9 like the others. Delete a soup folder to cook it again after the grid grew.
 #
-# Usage: [SIZES="1000 5000"] [LRS="0.001"] [EPOCHS="30"] [INTERPOLATE=1] [SEEDS="0 1"] [ARCH=sepresnet] [WIDTH=1] [THREADS=N]
+# Usage: [SIZES="1000 5000"] [LRS="0.001"] [EPOCHS="30"] [INTERPOLATE=1] [SOUP=1] [SEEDS="0 1"] [ARCH=sepresnet] [WIDTH=1] [THREADS=N]
 #        tools/synthetic_pretraining.sh REAL_CACHE SYNTHETIC_MODEL.onnx WORK_DIR
 #   REAL_CACHE: 'train prepare' of real PTB-XL; SYNTHETIC_MODEL: an ARCH model of width WIDTH trained on the
 #   synthetic default only. tools/real-ptbxl.sh makes a sepresnet one (WORK/extra/synthetic-sepresnet,
@@ -51,6 +54,24 @@ for n in ${SIZES:-1000 5000}; do
     done
   done
 done
+if [[ ${SOUP:-0} == 1 ]]; then
+  for n in ${SIZES:-1000 5000}; do
+    for seed in ${SEEDS:-0 1}; do
+      for kind in real "$INIT_KIND"; do
+        out="$WORK/n$n-soup-s$seed-${kind%-interp}"
+        ingredients=()
+        for epochs in $EPOCHS; do
+          for lr in $LRS; do ingredients+=("$(run_dir "$n" "$epochs" "$lr" "$seed" "$kind")"); done
+        done
+        extra=(--data "$CACHE")
+        [[ -n ${THREADS:-} ]] && extra+=(--threads "$THREADS")
+        [[ $kind == init* ]] && extra+=(--start "$INIT")
+        [[ -f $out/run.json ]] || "$BIN/train" soup "${ingredients[@]}" "${extra[@]}" \
+          -o "$out" >/dev/null 2>"$out.log" || { tail -3 "$out.log" >&2; exit 1; }
+      done
+    done
+  done
+fi
 # the table: each arm at the recipe with the best mean fold-9 AUC in this grid (tools/pretraining_curves.py)
 # shellcheck disable=SC2086  # SIZES, LRS and EPOCHS: lists, word-split on purpose
 "$BIN/python" tools/pretraining_curves.py "$WORK" --sizes ${SIZES:-1000 5000} --lrs $LRS --epochs $EPOCHS

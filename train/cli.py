@@ -116,6 +116,25 @@ def fit(data: Path, out: Path, init_from: Path | None, interpolate: bool, resume
     print_run_summary(summary, as_json)
 
 
+@main.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--start", default=None, type=click.Path(exists=True, path_type=Path),
+              help="Also try the model the runs were fine-tuned from (their --init) as an ingredient.")  # fmt: skip
+@data_option("Dataset (default: the one the runs trained on).")
+@out_option("Run folder to write (model.onnx, run.json).", required=True)
+@threads_option()
+@force_option("Replace a finished run in --out.")
+@json_option("Print the run summary as JSON.")
+def soup(runs: tuple[Path, ...], start: Path | None, data: Path | None, out: Path, threads: int | None,
+         force: bool, as_json: bool) -> None:  # fmt: skip
+    """Average the weights of RUNS (fine-tunes of one start on the same records) into one network, greedily:
+    each run, best first, is kept only if the average with it validates better."""
+    from train.soup import run_soup
+
+    summary = run_soup(list(runs), out, start=start, data=data, threads=threads, force=force)
+    print_run_summary(summary, as_json)
+
+
 @main.command("export")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @data_option("Dataset (default: the one trained on).")

@@ -184,6 +184,13 @@ def run_fit(
         training["interpolation"] = choose_interpolation(model, start_state, result.best_state, train, val)
     target = out_file or out / MODEL_FILE
     card = finish_model(model.cpu(), dataset, spec, config, training, lineage or [], target, compression)
+    return write_run_summary(out, target, spec, card, training)
+
+
+def write_run_summary(
+    out: Path, target: Path, spec: RunSpec, card: ModelCard, training: dict[str, Any]
+) -> dict[str, Any]:
+    """Write ``out/run.json`` (last: it marks a finished run) for the model exported to ``target``; return it."""
     summary = {
         "model": str(target), "arch": spec.arch, "width": spec.width, "leads": list(spec.leads),
         "parameters": card.architecture["parameters"], "training": training,
@@ -192,6 +199,15 @@ def run_fit(
     }  # fmt: skip
     atomic_write_text(out / RUN_SUMMARY, json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def model_from_state(state: dict[str, torch.Tensor], spec: RunSpec, dataset: PreparedDataset) -> Normalized:
+    """A fresh ``spec`` network for ``dataset`` carrying a saved state (weights and input normalization)."""
+    net = build_model(spec.arch, width=spec.width, in_channels=len(spec.leads), num_classes=len(dataset.classes),
+                      samples=dataset.samples)  # fmt: skip
+    model = Normalized(net, state["normalize_mean"].reshape(-1).numpy(), state["normalize_std"].reshape(-1).numpy())
+    model.load_state_dict(state)
+    return model
 
 
 def export_checkpoint(source: Path, data: str | Path | None = None, out_file: Path | None = None) -> dict[str, Any]:
@@ -209,13 +225,7 @@ def export_checkpoint(source: Path, data: str | Path | None = None, out_file: Pa
     if dataset.manifest["content_hash"] != saved["identity"]["dataset"]:
         raise UsageError(f"{checkpoint} was trained on another dataset than {dataset.path}; pass the right --data")
     spec = RunSpec(arch=notes["arch"], width=float(notes["width"]), leads=tuple(notes["leads"]))
-    state = saved["best_state"]
-    mean = state["normalize_mean"].reshape(-1).numpy()
-    std = state["normalize_std"].reshape(-1).numpy()
-    net = build_model(spec.arch, width=spec.width, in_channels=len(spec.leads), num_classes=len(dataset.classes),
-                      samples=dataset.samples)  # fmt: skip
-    model = Normalized(net, mean, std)
-    model.load_state_dict(state)
+    model = model_from_state(saved["best_state"], spec, dataset)
     config = FitConfig(**saved["config"])
     training = {"best_epoch": saved["best_epoch"], "epochs_run": len(saved["history"]),
                 "best_val_macro_auc": saved["best_auc"], "exported_from": str(checkpoint)}  # fmt: skip

@@ -1,0 +1,87 @@
+"""train soup: a greedy average of fine-tunes of one start, chosen on validation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import onnx
+import pytest
+import torch
+
+from runtime.card import read_card
+from tests.helpers import assert_one_line_error, run_cli
+
+
+def fine_tune(synth_cache, start: Path, out: Path, lr: str, seed: str = "0") -> Path:
+    """A one-epoch fine-tune of ``start`` on the tiny synthetic cache."""
+    result = run_cli("train", "fit", "--data", str(synth_cache.path), "--arch", "sepresnet", "--width", "0.5",
+                     "--epochs", "1", "--lr", lr, "--seed", seed, "--threads", "1", "--init", str(start), "-o", str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def tunes(float_model: Path, synth_cache, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Two fine-tunes of the same start on the same records, at two learning rates."""
+    work = tmp_path_factory.mktemp("tunes")
+    return [fine_tune(synth_cache, float_model, work / f"lr{lr}", lr) for lr in ("0.003", "0.0003")]
+
+
+def test_soup_keeps_an_ingredient_only_when_the_average_validates_better(
+    tunes: list[Path], float_model: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "soup"
+    result = run_cli("train", "soup", *map(str, tunes), "--start", str(float_model), "-o", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout[: result.stdout.rindex("}") + 1])
+    record = summary["training"]["soup"]
+    alone = record["alone"]
+    assert set(alone) == {"lr0.003", "lr0.0003", "start (model.onnx)"}
+    # the best ingredient alone comes first; each later one stays only if it raised the running best
+    assert record["members"][0] == max(alone, key=lambda name: alone[name])
+    best = alone[record["members"][0]]
+    for step in record["tried"]:
+        assert step["kept"] == (step["val_macro_auc"] > best)
+        best = max(best, step["val_macro_auc"])
+        assert (step["ingredient"] in record["members"]) == step["kept"]
+    assert record["val_macro_auc"] == best >= max(alone.values())
+    # the exported graph is the soup: its measured validation AUC is the one that chose it
+    card = read_card(onnx.load(out / "model.onnx"))
+    assert abs(card.metrics["val"]["macro_auc"] - record["val_macro_auc"]) < 1e-3
+    assert card.lineage[-1] == {"step": "soup", "ingredients": record["members"]}
+    assert (out / "run.json").is_file()
+
+
+def test_soup_refuses_runs_trained_on_other_records(
+    tunes: list[Path], float_model: Path, synth_cache, tmp_path: Path
+) -> None:
+    other_seed = fine_tune(synth_cache, float_model, tmp_path / "seed1", "0.003", seed="1")
+    out = tmp_path / "soup"
+    result = run_cli("train", "soup", str(tunes[0]), str(other_seed), "-o", str(out))
+    assert_one_line_error(result, "differs", "seed", "one seed and size", code=2)
+    assert not out.exists()
+
+
+def test_soup_needs_two_ingredients(tunes: list[Path], tmp_path: Path) -> None:
+    result = run_cli("train", "soup", str(tunes[0]), "-o", str(tmp_path / "soup"))
+    assert_one_line_error(result, "two ingredients", "--start", code=2)
+
+
+def test_average_state_keeps_the_first_normalization_and_counters() -> None:
+    from train.soup import average_state
+
+    first = {"net.w": torch.zeros(2), "normalize_mean": torch.ones(1), "net.n": torch.tensor(3)}
+    second = {"net.w": torch.full((2,), 3.0), "normalize_mean": torch.ones(1), "net.n": torch.tensor(7)}
+    averaged = average_state([first, second])
+    assert averaged["net.w"].tolist() == [1.5, 1.5]
+    assert float(averaged["normalize_mean"]) == 1.0 and int(averaged["net.n"]) == 3
+
+
+def test_a_run_trained_exactly_as_another_is_used_once() -> None:
+    from train.soup import Ingredient, without_repeats
+
+    same = {"arch": "sepresnet", "config": {"seed": 0, "lr": 0.001}}
+    kept = without_repeats([Ingredient("a", {}, same), Ingredient("a-interp", {}, dict(same)),
+                            Ingredient("b", {}, {**same, "config": {"seed": 0, "lr": 0.003}})])  # fmt: skip
+    assert [k.name for k in kept] == ["a", "b"]

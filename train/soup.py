@@ -1,0 +1,170 @@
+"""``train soup``: one network whose weights average several fine-tunes of one start (a greedy model soup).
+
+Runs fine-tuned from the same initialisation (the same pretrained start, or the same seeded random
+weights) at different learning rates or epoch budgets tend to stay in one basin, and the average
+of their weights often validates better than any one of them while costing one network at
+inference (Wortsman et al., 2022, "Model soups"). The greedy recipe keeps that honest: the runs,
+in order of their own validation AUC, are added one at a time and each is kept only if the
+average with it validates better. The start itself may be an ingredient (averaging a fine-tune
+with its start is the weight interpolation of ``train.interpolate``).
+
+Every candidate's batch-norm statistics are measured again on the whole training records: the
+averaged means and variances are not those of the averaged network. All ingredients must have
+trained on the same records (dataset, record count and seed), which that measurement and the input
+normalization need. Only the validation split chooses; the test split is reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from runtime.dataset.cache import open_dataset
+from runtime.errors import UsageError
+from runtime.metrics import macro_auc
+from runtime.progress import log
+from train.config import FitConfig, RunSpec
+from train.data import SplitArrays, load_split
+from train.fit import MODEL_FILE, check_run_dir, finish_model, model_from_state, pretrained_start, write_run_summary
+from train.interpolate import recalibrate_batchnorm
+from train.loop import CHECKPOINT, Normalized, load_checkpoint, predict_torch
+
+# what every ingredient must share (from its checkpoint's run identity): the network and its training records
+SHARED = ("arch", "width", "leads", "max_train", "dataset")
+
+
+@dataclass
+class Ingredient:
+    """One candidate of the soup: a name for the record, its weights and (for runs) its run identity."""
+
+    name: str
+    state: dict[str, torch.Tensor]
+    identity: dict[str, Any] | None = None
+
+
+def run_ingredient(run_dir: Path) -> Ingredient:
+    """The best (validation) weights of a ``train fit`` run folder, from its checkpoint."""
+    checkpoint = run_dir / CHECKPOINT
+    if not checkpoint.is_file():
+        raise UsageError(f"{run_dir}: no {CHECKPOINT}; pass run folders written by 'train fit'")
+    saved = load_checkpoint(checkpoint)
+    if "best_state" not in saved or "identity" not in saved:
+        raise UsageError(f"{checkpoint}: not a 'train fit' checkpoint (no best weights or run identity)")
+    return Ingredient(run_dir.name, saved["best_state"], saved["identity"])
+
+
+def check_same_training(ingredients: list[Ingredient]) -> dict[str, Any]:
+    """The shared run identity of the runs (network, training records, seed); refuse runs that differ."""
+    first = ingredients[0].identity
+    assert first is not None
+    for other in ingredients[1:]:
+        assert other.identity is not None
+        differing = [key for key in SHARED if other.identity.get(key) != first.get(key)]
+        if other.identity["config"]["seed"] != first["config"]["seed"]:  # the seed also drew the training records
+            differing.append("seed")
+        if differing:
+            raise UsageError(f"{other.name} differs from {ingredients[0].name} in {', '.join(differing)}: a soup "
+                             "averages runs of one network trained on the same records; pass runs of one seed and size")  # fmt: skip
+    return first
+
+
+def without_repeats(ingredients: list[Ingredient]) -> list[Ingredient]:
+    """Drop runs whose identity repeats an earlier one's (the same training, e.g. a run and its --interpolate
+    twin): averaging a run with itself would only weight it twice."""
+    kept: list[Ingredient] = []
+    for ingredient in ingredients:
+        twin = next((k for k in kept if k.identity == ingredient.identity), None)
+        if twin is not None:
+            log(f"soup: {ingredient.name} trained exactly as {twin.name}; used once")
+            continue
+        kept.append(ingredient)
+    return kept
+
+
+def average_state(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The mean of every floating-point tensor; the input normalization and integer counters are the first's."""
+    averaged = {}
+    for key, value in states[0].items():
+        if key.startswith("normalize_") or not value.is_floating_point():
+            averaged[key] = value.clone()
+        else:
+            averaged[key] = torch.stack([state[key].to(value.dtype) for state in states]).mean(dim=0)
+    return averaged
+
+
+def score(model: Normalized, state: dict[str, torch.Tensor], train: SplitArrays, val: SplitArrays) -> float:
+    """Validation macro AUC of ``state`` loaded into ``model``, batch-norm statistics measured on ``train``."""
+    model.load_state_dict(state)
+    recalibrate_batchnorm(model, train)
+    return macro_auc(val.labels, predict_torch(model, val, torch.device("cpu")))
+
+
+def greedy_soup(
+    model: Normalized, ingredients: list[Ingredient], train: SplitArrays, val: SplitArrays
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The greedy soup's weights (batch-norm statistics measured again) and the record of what was tried:
+    each ingredient's own validation AUC, then the running soup's as each is tried in that order."""
+    alone = {}
+    for ingredient in ingredients:
+        alone[ingredient.name] = score(model, ingredient.state, train, val)
+        log(f"soup: {ingredient.name} alone: val macro AUC {alone[ingredient.name]:.4f}")
+    ordered = sorted(ingredients, key=lambda ingredient: -alone[ingredient.name])
+    members, best = [ordered[0]], alone[ordered[0].name]
+    tried = []
+    for candidate in ordered[1:]:
+        auc = score(model, average_state([m.state for m in [*members, candidate]]), train, val)
+        kept = auc > best
+        tried.append({"ingredient": candidate.name, "val_macro_auc": auc, "kept": kept})
+        log(
+            f"soup: + {candidate.name}: val macro AUC {auc:.4f} ({'kept' if kept else 'dropped'}; best {max(auc, best):.4f})"
+        )
+        if kept:
+            members, best = [*members, candidate], auc
+    state = average_state([m.state for m in members])
+    model.load_state_dict(state)
+    recalibrate_batchnorm(model, train)
+    record = {"members": [m.name for m in members], "val_macro_auc": best, "alone": alone, "tried": tried}
+    return {key: value.clone() for key, value in model.state_dict().items()}, record
+
+
+def run_soup(
+    runs: list[Path], out: Path, start: Path | None = None, data: Path | None = None, threads: int | None = None,
+    force: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    """Cook the greedy soup of ``runs`` (and ``start``, one of our ONNX files they were fine-tuned from) into run
+    folder ``out`` (model.onnx and run.json, as ``train fit`` writes them); return the run summary."""
+    check_run_dir(out, force, resume=False)
+    if len(runs) + (start is not None) < 2:
+        raise UsageError("a soup needs at least two ingredients: pass two or more run folders (or one and --start)")
+    if threads:
+        torch.set_num_threads(threads)
+    ingredients = without_repeats([run_ingredient(run) for run in runs])
+    identity = check_same_training(ingredients)
+    saved = load_checkpoint(runs[0] / CHECKPOINT)
+    notes = saved.get("notes") or {}
+    dataset = open_dataset(data or notes.get("data") or "")
+    if dataset.manifest["content_hash"] != identity["dataset"]:
+        raise UsageError(f"{runs[0]} was trained on another dataset than {dataset.path}; pass the right --data")
+    spec = RunSpec(arch=identity["arch"], width=float(identity["width"]), leads=tuple(identity["leads"]),
+                   max_train=identity["max_train"])  # fmt: skip
+    config = FitConfig(**{**identity["config"], **({"threads": threads} if threads else {})})
+    train = load_split(dataset, "train", spec.leads, limit=spec.max_train, seed=config.seed)
+    val = load_split(dataset, "val", spec.leads)
+    lineage: list[dict[str, Any]] = []
+    if start is not None:
+        started, lineage, _ = pretrained_start(start, spec, train, None, None)
+        ingredients.append(Ingredient(f"start ({start.name})", started.state_dict()))
+    model = model_from_state(ingredients[0].state, spec, dataset)
+    log(f"soup of {len(ingredients)} ingredients, batch norm measured on {len(train)} training records, "
+        f"chosen on {len(val)} validation records")  # fmt: skip
+    state, record = greedy_soup(model, ingredients, train, val)
+    model.load_state_dict(state)
+    training = {"soup": record, "train_records": len(train)}
+    step = {"step": "soup", "ingredients": record["members"]}
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / MODEL_FILE
+    card = finish_model(model, dataset, spec, config, training, [*lineage, step], target)
+    return write_run_summary(out, target, spec, card, training)
