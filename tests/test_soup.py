@@ -46,6 +46,7 @@ def test_soup_keeps_an_ingredient_only_when_the_average_validates_better(
         best = max(best, step["val_macro_auc"])
         assert (step["ingredient"] in record["members"]) == step["kept"]
     assert record["val_macro_auc"] == best >= max(alone.values())
+    assert record["batch_norm"] in ("averaged", "measured")
     # the exported graph is the soup: its measured validation AUC is the one that chose it
     card = read_card(onnx.load(out / "model.onnx"))
     assert abs(card.metrics["val"]["macro_auc"] - record["val_macro_auc"]) < 1e-3
