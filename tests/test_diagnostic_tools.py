@@ -56,7 +56,8 @@ def test_pretraining_curves_pick_each_arms_recipe_and_plot(tmp_path: Path) -> No
             summary["training"] = {"soup": {"members": ["a", "b", "start (model.onnx)"]}}
         (folder / "run.json").write_text(json.dumps(summary))
         rows = [{"epoch": e, "val_macro_auc": val - 0.01 * (2 - e)} for e in range(3)]
-        (folder / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+        if "-soup-" not in name:  # a soup trains nothing: no metrics.jsonl
+            (folder / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
 
     for seed in (0, 1):
         run(f"n1000-s{seed}-real", 0.88, 0.87)
@@ -65,6 +66,7 @@ def test_pretraining_curves_pick_each_arms_recipe_and_plot(tmp_path: Path) -> No
         run(f"n1000-lr0.01-s{seed}-init", 0.85, 0.84)
         run(f"n1000-e8-lr0.003-s{seed}-init-interp", 0.905, 0.895, alpha=0.7 if seed else None)  # the best of init
         run(f"n1000-e8-lr0.01-s{seed}-real", 0.86, 0.85)
+    run("n1000-lr0.03-s0-real", 0.95, 0.95)  # one seed only: not comparable with the two-seed means, never chosen
     out = tmp_path / "curves.png"
     tool = [sys.executable, str(TOOLS / "pretraining_curves.py"), str(tmp_path)]
     done = subprocess.run([*tool, "--plot", str(out), "--json"], capture_output=True, text=True, check=False)
@@ -103,6 +105,7 @@ def test_pretraining_curves_pick_each_arms_recipe_and_plot(tmp_path: Path) -> No
         in souped
     )
     assert "greedy soup 0.9100" in souped and "greedy soup 0.8850" in souped
+    assert subprocess.run([*tool, "--plot", str(out)], capture_output=True, text=True, check=False).returncode == 0
     unsouped = subprocess.run([*tool, "--no-soups"], capture_output=True, text=True, check=True).stdout
     assert "soup" not in unsouped and "(0.003, 8 ep, interpolated alpha 1)" in unsouped
     # a run of another width in the same folder: refused, not compared

@@ -3,9 +3,10 @@
 Reads the run folders that tool writes (WORK_DIR/nN[-eEPOCHS][-lrLR]-sS-KIND; no -e at 30
 epochs, no -lr at 0.001; KIND is real, init, or init-interp, the last being the started arm with
 --interpolate; with SOUP=1 also nN-soup-sS-KIND, the greedy soup of an arm's runs). A recipe is
-(learning rate, epochs, interpolated or not), or the soup; each arm gets the recipe
-with the best mean fold-9 AUC over the seeds, and the tool prints a Markdown table per seed
-(fold-9 / fold-10 AUC and the difference) with each arm's mean fold-9 AUC by recipe. With
+(learning rate, epochs, interpolated or not), or the soup; each arm gets the recipe with the best
+mean fold-9 AUC over the seeds (among the recipes run on all of them), and the tool prints a
+Markdown table per seed (fold-9 / fold-10 AUC and the difference) with each arm's mean fold-9 AUC
+by recipe. With
 ``--plot OUT.png`` it also draws, in one PNG:
 
 * left, per real-record count N: validation (fold 9) macro AUC per epoch of both arms and seeds,
@@ -88,7 +89,9 @@ def collect(
             if budgets and recipe.epochs not in budgets:
                 continue
         summary = json.loads((folder / "run.json").read_text())
-        epochs = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines() if line.strip()]
+        metrics = folder / "metrics.jsonl"  # a soup trained nothing: no epochs
+        lines = metrics.read_text().splitlines() if metrics.is_file() else []
+        epochs = [json.loads(line) for line in lines if line.strip()]
         runs[n, match["kind"]].setdefault(recipe, {})[int(match["seed"])] = {**summary, "epochs": epochs}
     return runs
 
@@ -99,8 +102,11 @@ def mean_val(seeds: dict[int, dict[str, Any]]) -> float:
 
 
 def chosen(by_recipe: dict[Recipe, dict[int, dict[str, Any]]]) -> Recipe:
-    """The recipe with the best mean validation AUC over the seeds."""
-    return max(by_recipe, key=lambda recipe: mean_val(by_recipe[recipe]))
+    """The recipe with the best mean validation AUC over the seeds, among those run on every seed the arm
+    has (a mean over fewer seeds is not comparable, and the table pairs the arms seed by seed)."""
+    seeds = set().union(*(set(runs) for runs in by_recipe.values()))
+    complete = [recipe for recipe, runs in by_recipe.items() if set(runs) == seeds] or list(by_recipe)
+    return max(complete, key=lambda recipe: mean_val(by_recipe[recipe]))
 
 
 def alpha_note(run: dict[str, Any]) -> str:
@@ -164,9 +170,13 @@ def plot(runs: Runs, sizes: list[int], out: Path, network_name: str = "") -> Non
         for kind in ("real", "init"):
             recipe = chosen(runs[n, kind])
             for seed, run in sorted(runs[n, kind][recipe].items()):
+                style = {"color": colors[kind], "linestyle": "-" if seed == 0 else "--",
+                         "label": f"{LABELS[kind]} ({recipe.label()}, seed {seed})"}  # fmt: skip
+                if not run["epochs"]:  # a soup: its fold-9 AUC as a level
+                    ax.axhline(run["val_macro_auc"], **style)
+                    continue
                 epochs = [row["epoch"] + 1 for row in run["epochs"]]
-                ax.plot(epochs, [row["val_macro_auc"] for row in run["epochs"]], color=colors[kind],
-                        linestyle="-" if seed == 0 else "--", label=f"{LABELS[kind]} ({recipe.label()}, seed {seed})")  # fmt: skip
+                ax.plot(epochs, [row["val_macro_auc"] for row in run["epochs"]], **style)
         ax.set(title=f"{n:,} real training records", xlabel="epoch", ylabel="fold-9 macro AUC")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
