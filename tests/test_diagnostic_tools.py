@@ -91,6 +91,7 @@ def test_pretraining_curves_pick_each_arms_recipe_and_plot(tmp_path: Path) -> No
         "| 1,000 | 1 | (0.01) 0.8900 / 0.8750 | (0.003, 8 ep, interpolated alpha 0.7) 0.9050 / 0.8950 | +2.00 pt |"
         in rows
     )
+    assert "| 1,000 | mean of 2 | 0.8900 / 0.8750 | 0.9050 / 0.8950 | **+2.00 pt** |" in rows
     only_default = subprocess.run([*tool, "--lrs", "0.001"], capture_output=True, text=True, check=True).stdout
     assert "| 1,000 | 0 | (0.001) 0.8800 / 0.8700 | (0.001) 0.9000 / 0.8900 | +2.00 pt |" in only_default
     whole = subprocess.run([*tool, "--epochs", "30"], capture_output=True, text=True, check=True).stdout

@@ -5,9 +5,8 @@ epochs, no -lr at 0.001; KIND is real, init, or init-interp, the last being the 
 --interpolate; with SOUP=1 also nN-soup-sS-KIND, the greedy soup of an arm's runs). A recipe is
 (learning rate, epochs, interpolated or not), or the soup; each arm gets the recipe with the best
 mean fold-9 AUC over the seeds (among the recipes run on all of them), and the tool prints a
-Markdown table per seed (fold-9 / fold-10 AUC and the difference) with each arm's mean fold-9 AUC
-by recipe. With
-``--plot OUT.png`` it also draws, in one PNG:
+Markdown table per seed and their mean (fold-9 / fold-10 AUC and the difference) with each arm's
+mean fold-9 AUC by recipe. With ``--plot OUT.png`` it also draws, in one PNG:
 
 * left, per real-record count N: validation (fold 9) macro AUC per epoch of both arms and seeds,
   each arm at its chosen recipe (an interpolated run's curve is that of its fine-tuning);
@@ -132,11 +131,19 @@ def table(runs: Runs, sizes: list[int]) -> str:
     for n in sizes:
         real_recipe, init_recipe = chosen(runs[n, "real"]), chosen(runs[n, "init"])
         real, init = runs[n, "real"][real_recipe], runs[n, "init"][init_recipe]
-        for seed in sorted(set(real) & set(init)):
+        seeds = sorted(set(real) & set(init))
+        for seed in seeds:
             r, i = real[seed], init[seed]
             lines.append(f"| {n:,} | {seed} | ({real_recipe.label()}) {r['val_macro_auc']:.4f} / {r['test_macro_auc']:.4f} | "
                          f"({init_recipe.label()}{alpha_note(i)}) {i['val_macro_auc']:.4f} / {i['test_macro_auc']:.4f} | "
                          f"{(i['test_macro_auc'] - r['test_macro_auc']) * 100:+.2f} pt |")  # fmt: skip
+        if len(seeds) > 1:
+            means = {arm: {key: sum(runs[s][key] for s in seeds) / len(seeds) for key in ("val_macro_auc", "test_macro_auc")}
+                     for arm, runs in (("real", real), ("init", init))}  # fmt: skip
+            r, i = means["real"], means["init"]
+            lines.append(f"| {n:,} | mean of {len(seeds)} | {r['val_macro_auc']:.4f} / {r['test_macro_auc']:.4f} | "
+                         f"{i['val_macro_auc']:.4f} / {i['test_macro_auc']:.4f} | "
+                         f"**{(i['test_macro_auc'] - r['test_macro_auc']) * 100:+.2f} pt** |")  # fmt: skip
         for kind in ("real", "init"):
             if len(runs[n, kind]) > 1:
                 ordered = sorted(runs[n, kind].items(), key=lambda kv: kv[0].order())
