@@ -108,7 +108,7 @@ def chosen(by_recipe: dict[Recipe, dict[int, dict[str, Any]]]) -> Recipe:
     return max(complete, key=lambda recipe: mean_val(by_recipe[recipe]))
 
 
-def alpha_note(run: dict[str, Any]) -> str:
+def recipe_note(run: dict[str, Any]) -> str:
     """' alpha A' for an interpolated run (the share of the fine-tuned weights it kept), ' of K runs'
     (', start included') for a soup, else ''."""
     training = run.get("training", {})
@@ -135,7 +135,7 @@ def table(runs: Runs, sizes: list[int]) -> str:
         for seed in seeds:
             r, i = real[seed], init[seed]
             lines.append(f"| {n:,} | {seed} | ({real_recipe.label()}) {r['val_macro_auc']:.4f} / {r['test_macro_auc']:.4f} | "
-                         f"({init_recipe.label()}{alpha_note(i)}) {i['val_macro_auc']:.4f} / {i['test_macro_auc']:.4f} | "
+                         f"({init_recipe.label()}{recipe_note(i)}) {i['val_macro_auc']:.4f} / {i['test_macro_auc']:.4f} | "
                          f"{(i['test_macro_auc'] - r['test_macro_auc']) * 100:+.2f} pt |")  # fmt: skip
         if len(seeds) > 1:
             means = {arm: {key: sum(runs[s][key] for s in seeds) / len(seeds) for key in ("val_macro_auc", "test_macro_auc")}

@@ -210,6 +210,17 @@ def model_from_state(state: dict[str, torch.Tensor], spec: RunSpec, dataset: Pre
     return model
 
 
+def training_dataset(
+    source: Path, identity: dict[str, Any], notes: dict[str, Any], data: str | Path | None
+) -> PreparedDataset:
+    """The dataset a checkpointed run trained on: ``data`` or the one its notes name, refused if its content
+    is not the one in the run's identity."""
+    dataset = open_dataset(data or notes.get("data") or "")
+    if dataset.manifest["content_hash"] != identity["dataset"]:
+        raise UsageError(f"{source} was trained on another dataset than {dataset.path}; pass the right --data")
+    return dataset
+
+
 def export_checkpoint(source: Path, data: str | Path | None = None, out_file: Path | None = None) -> dict[str, Any]:
     """Export the best weights of a checkpoint (or a run folder's) to ONNX, measuring its metrics."""
     from train.loop import CHECKPOINT, load_checkpoint
@@ -221,9 +232,7 @@ def export_checkpoint(source: Path, data: str | Path | None = None, out_file: Pa
     notes = saved.get("notes") or {}
     if "arch" not in notes:
         raise UsageError(f"{checkpoint}: checkpoint lacks its run description; was it written by 'train fit'?")
-    dataset = open_dataset(data or notes["data"])
-    if dataset.manifest["content_hash"] != saved["identity"]["dataset"]:
-        raise UsageError(f"{checkpoint} was trained on another dataset than {dataset.path}; pass the right --data")
+    dataset = training_dataset(checkpoint, saved["identity"], notes, data)
     spec = RunSpec(arch=notes["arch"], width=float(notes["width"]), leads=tuple(notes["leads"]))
     model = model_from_state(saved["best_state"], spec, dataset)
     config = FitConfig(**saved["config"])

@@ -28,18 +28,25 @@ ALPHAS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 BATCH = 100  # records per forward pass when batch-norm statistics are measured again
 
 
+def weighted_state(states: list[dict[str, torch.Tensor]], weights: list[float]) -> dict[str, torch.Tensor]:
+    """The weighted sum of every floating-point tensor of networks that share an initialisation (weights
+    summing to 1); the input normalization and integer counters are the first state's (they describe the
+    training split the result is used with). Interpolation and model soups both mix weights this way."""
+    mixed = {}
+    for key, value in states[0].items():
+        if key.startswith("normalize_") or not value.is_floating_point():
+            mixed[key] = value.clone()
+        else:
+            mixed[key] = sum((w * state[key].to(value.dtype) for state, w in zip(states, weights, strict=True)),
+                             torch.zeros_like(value))  # fmt: skip
+    return mixed
+
+
 def interpolated_state(
     start: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor], alpha: float
 ) -> dict[str, torch.Tensor]:
-    """``(1 - alpha) * start + alpha * tuned`` for every floating-point tensor of the network; the input
-    normalization and integer counters are the fine-tuned run's (they describe its training split)."""
-    state = {}
-    for key, value in tuned.items():
-        if key.startswith("normalize_") or not value.is_floating_point():
-            state[key] = value.clone()
-        else:
-            state[key] = torch.lerp(start[key].to(value.dtype), value, alpha)
-    return state
+    """``(1 - alpha) * start + alpha * tuned``, with the fine-tuned run's normalization (``weighted_state``)."""
+    return weighted_state([tuned, start], [alpha, 1.0 - alpha])
 
 
 def recalibrate_batchnorm(model: nn.Module, train: SplitArrays) -> None:

@@ -25,14 +25,21 @@ from typing import Any
 
 import torch
 
-from runtime.dataset.cache import open_dataset
 from runtime.errors import UsageError
 from runtime.metrics import macro_auc
 from runtime.progress import log
 from train.config import FitConfig, RunSpec
 from train.data import SplitArrays, load_split
-from train.fit import MODEL_FILE, check_run_dir, finish_model, model_from_state, pretrained_start, write_run_summary
-from train.interpolate import recalibrate_batchnorm
+from train.fit import (
+    MODEL_FILE,
+    check_run_dir,
+    finish_model,
+    model_from_state,
+    pretrained_start,
+    training_dataset,
+    write_run_summary,
+)
+from train.interpolate import recalibrate_batchnorm, weighted_state
 from train.loop import CHECKPOINT, Normalized, load_checkpoint, predict_torch
 
 # a candidate's batch-norm statistics: averaged like the weights, or measured again on the training records
@@ -43,11 +50,12 @@ SHARED = ("arch", "width", "leads", "max_train", "dataset")
 
 @dataclass
 class Ingredient:
-    """One candidate of the soup: a name for the record, its weights and (for runs) its run identity."""
+    """One candidate of the soup: a name for the record, its weights and (for runs) its run identity and notes."""
 
     name: str
     state: dict[str, torch.Tensor]
     identity: dict[str, Any] | None = None
+    notes: dict[str, Any] | None = None
 
 
 def run_ingredient(run_dir: Path) -> Ingredient:
@@ -58,7 +66,7 @@ def run_ingredient(run_dir: Path) -> Ingredient:
     saved = load_checkpoint(checkpoint)
     if "best_state" not in saved or "identity" not in saved:
         raise UsageError(f"{checkpoint}: not a 'train fit' checkpoint (no best weights or run identity)")
-    return Ingredient(run_dir.name, saved["best_state"], saved["identity"])
+    return Ingredient(run_dir.name, saved["best_state"], saved["identity"], saved.get("notes") or {})
 
 
 def check_same_training(ingredients: list[Ingredient]) -> dict[str, Any]:
@@ -90,14 +98,8 @@ def without_repeats(ingredients: list[Ingredient]) -> list[Ingredient]:
 
 
 def average_state(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """The mean of every floating-point tensor; the input normalization and integer counters are the first's."""
-    averaged = {}
-    for key, value in states[0].items():
-        if key.startswith("normalize_") or not value.is_floating_point():
-            averaged[key] = value.clone()
-        else:
-            averaged[key] = torch.stack([state[key].to(value.dtype) for state in states]).mean(dim=0)
-    return averaged
+    """The uniform mean of the states (``weighted_state``: normalization and integer counters the first's)."""
+    return weighted_state(states, [1.0 / len(states)] * len(states))
 
 
 @dataclass
@@ -163,11 +165,7 @@ def run_soup(
         torch.set_num_threads(threads)
     ingredients = without_repeats([run_ingredient(run) for run in runs])
     identity = check_same_training(ingredients)
-    saved = load_checkpoint(runs[0] / CHECKPOINT)
-    notes = saved.get("notes") or {}
-    dataset = open_dataset(data or notes.get("data") or "")
-    if dataset.manifest["content_hash"] != identity["dataset"]:
-        raise UsageError(f"{runs[0]} was trained on another dataset than {dataset.path}; pass the right --data")
+    dataset = training_dataset(runs[0], identity, ingredients[0].notes or {}, data)
     spec = RunSpec(arch=identity["arch"], width=float(identity["width"]), leads=tuple(identity["leads"]),
                    max_train=identity["max_train"])  # fmt: skip
     config = FitConfig(**{**identity["config"], **({"threads": threads} if threads else {})})
