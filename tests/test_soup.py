@@ -86,3 +86,37 @@ def test_a_run_trained_exactly_as_another_is_used_once() -> None:
     kept = without_repeats([Ingredient("a", {}, same), Ingredient("a-interp", {}, dict(same)),
                             Ingredient("b", {}, {**same, "config": {"seed": 0, "lr": 0.003}})])  # fmt: skip
     assert [k.name for k in kept] == ["a", "b"]
+
+
+def test_if_changed_keeps_a_soup_of_the_same_ingredients_and_recooks_a_changed_one(
+    tunes: list[Path], float_model: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "soup"
+    with_start = ["train", "soup", *map(str, tunes), "--start", str(float_model), "-o", str(out), "--if-changed"]
+    assert run_cli(*with_start).returncode == 0
+    record = json.loads((out / "run.json").read_text())["training"]["soup"]
+    assert record["ingredients"] == [tune.name for tune in tunes] and len(record["start_sha256"]) == 64
+    cooked = (out / "model.onnx").stat().st_mtime_ns
+    again = run_cli(*with_start)
+    assert again.returncode == 0 and "left as it is" in again.stderr
+    assert (out / "model.onnx").stat().st_mtime_ns == cooked
+    # the same folder asked for a soup without the start: cooked again from the runs alone
+    changed = run_cli("train", "soup", *map(str, tunes), "-o", str(out), "--if-changed")
+    assert changed.returncode == 0, changed.stderr
+    record = json.loads((out / "run.json").read_text())["training"]["soup"]
+    assert set(record["alone"]) == {tune.name for tune in tunes} and record["start_sha256"] is None
+
+
+def test_if_changed_reads_soups_recorded_before_the_ingredient_list(tmp_path: Path) -> None:
+    from train.soup import cooked_from
+
+    runs, start = [tmp_path / "a", tmp_path / "b"], tmp_path / "model.onnx"
+    out = tmp_path / "soup"
+    out.mkdir()
+    old = {"training": {"soup": {"alone": {"a": 0.8, "b": 0.7, "start (model.onnx)": 0.6}}}}
+    (out / "run.json").write_text(json.dumps(old))
+    assert cooked_from(out, runs, start) is not None  # the names it scored are the ones asked for
+    assert cooked_from(out, runs[:1], start) is None
+    (out / "run.json").write_text(json.dumps({"training": {"best_epoch": 3}}))
+    with pytest.raises(Exception, match="not a soup"):
+        cooked_from(out, runs, start)

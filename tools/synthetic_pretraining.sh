@@ -12,7 +12,7 @@
 # the started runs --interpolate (train.interpolate: alpha chosen on fold 9, alpha 1 among them).
 # SOUP=1 then cooks, per N, seed and arm, the greedy soup of that arm's runs in this grid (train soup;
 # the started arm may also take the start itself) into WORK_DIR/nN-soup-sS-KIND: a further recipe each
-# arm may choose, on fold 9 like the others. Delete a soup folder to cook it again after the grid grew.
+# arm may choose, on fold 9 like the others; a soup is cooked again when its grid changed (--if-changed).
 #
 # Usage: [SIZES="1000 5000"] [LRS="0.001"] [EPOCHS="30"] [INTERPOLATE=1] [SOUP=1] [SEEDS="0 1"] [ARCH=sepresnet] [WIDTH=1] [THREADS=N]
 #        tools/synthetic_pretraining.sh REAL_CACHE SYNTHETIC_MODEL.onnx WORK_DIR
@@ -66,7 +66,7 @@ if [[ ${SOUP:-0} == 1 ]]; then
         extra=(--data "$CACHE")
         [[ -n ${THREADS:-} ]] && extra+=(--threads "$THREADS")
         [[ $kind == init* ]] && extra+=(--start "$INIT")
-        [[ -f $out/run.json ]] || "$BIN/train" soup "${ingredients[@]}" "${extra[@]}" \
+        "$BIN/train" soup "${ingredients[@]}" "${extra[@]}" --if-changed \
           -o "$out" >/dev/null 2>"$out.log" || { tail -3 "$out.log" >&2; exit 1; }
       done
     done

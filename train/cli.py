@@ -124,14 +124,17 @@ def fit(data: Path, out: Path, init_from: Path | None, interpolate: bool, resume
 @out_option("Run folder to write (model.onnx, run.json).", required=True)
 @threads_option()
 @force_option("Replace a finished run in --out.")
+@click.option("--if-changed", is_flag=True,
+              help="Leave --out as it is if it already holds the soup of these ingredients (the same run folders "
+              "and start); cook it again if not.")  # fmt: skip
 @json_option("Print the run summary as JSON.")
 def soup(runs: tuple[Path, ...], start: Path | None, data: Path | None, out: Path, threads: int | None,
-         force: bool, as_json: bool) -> None:  # fmt: skip
+         force: bool, if_changed: bool, as_json: bool) -> None:  # fmt: skip
     """Average the weights of RUNS (fine-tunes of one start on the same records) into one network, greedily:
     each run, best first, is kept only if the average with it validates better."""
     from train.soup import run_soup
 
-    summary = run_soup(list(runs), out, start=start, data=data, threads=threads, force=force)
+    summary = run_soup(list(runs), out, start=start, data=data, threads=threads, force=force, if_changed=if_changed)
     print_run_summary(summary, as_json)
 
 

@@ -19,6 +19,7 @@ reported.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,13 @@ import torch
 
 from runtime.errors import UsageError
 from runtime.metrics import macro_auc
+from runtime.onnx_io import sha256_file
 from runtime.progress import log
 from train.config import FitConfig, RunSpec
 from train.data import SplitArrays, load_split
 from train.fit import (
     MODEL_FILE,
+    RUN_SUMMARY,
     check_run_dir,
     finish_model,
     model_from_state,
@@ -152,12 +155,55 @@ def greedy_soup(
     return best.state, record
 
 
+def start_name(start: Path) -> str:
+    """The start's name among the ingredients (as the soup's record lists it)."""
+    return f"start ({start.name})"
+
+
+def start_sha256(start: Path | None) -> str | None:
+    """The checksum of the start's ONNX file (a run folder's model.onnx), None without a start."""
+    if start is None:
+        return None
+    return sha256_file(start / MODEL_FILE if start.is_dir() else start)
+
+
+def requested(runs: list[Path], start: Path | None) -> dict[str, Any]:
+    """What a soup is cooked from, as its record keeps it: the run folders' names and the start's checksum."""
+    return {"ingredients": [run.name for run in runs], "start_sha256": start_sha256(start)}
+
+
+def cooked_from(out: Path, runs: list[Path], start: Path | None) -> dict[str, Any] | None:
+    """The summary of the soup in ``out`` if it was cooked from exactly these ingredients, else None. Soups
+    recorded before the ingredient list was kept are compared by the names they scored."""
+    summary_file = out / RUN_SUMMARY
+    if not summary_file.is_file():
+        return None
+    summary: dict[str, Any] = json.loads(summary_file.read_text())
+    record = summary.get("training", {}).get("soup")
+    if record is None:
+        raise UsageError(f"{out} holds a run that is not a soup; choose another --out")
+    names = [run.name for run in runs]
+    if "ingredients" in record:
+        same = record["ingredients"] == names and record.get("start_sha256") == start_sha256(start)
+    else:
+        same = sorted(record["alone"]) == sorted([*names, *([start_name(start)] if start else [])])
+    return summary if same else None
+
+
 def run_soup(
     runs: list[Path], out: Path, start: Path | None = None, data: Path | None = None, threads: int | None = None,
-    force: bool = False,
+    force: bool = False, if_changed: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Cook the greedy soup of ``runs`` (and ``start``, one of our ONNX files they were fine-tuned from) into run
-    folder ``out`` (model.onnx and run.json, as ``train fit`` writes them); return the run summary."""
+    folder ``out`` (model.onnx and run.json, as ``train fit`` writes them); return the run summary.
+    ``if_changed``: return the soup already in ``out`` if it has these ingredients, else cook it again (a grid
+    that grew must not keep a soup of fewer runs)."""
+    if if_changed:
+        existing = cooked_from(out, runs, start)
+        if existing is not None:
+            log(f"soup: {out} already holds the soup of these ingredients; left as it is")
+            return existing
+        force = True
     check_run_dir(out, force, resume=False)
     if len(runs) + (start is not None) < 2:
         raise UsageError("a soup needs at least two ingredients: pass two or more run folders (or one and --start)")
@@ -174,13 +220,13 @@ def run_soup(
     lineage: list[dict[str, Any]] = []
     if start is not None:
         started, lineage, _ = pretrained_start(start, spec, train, None, None)
-        ingredients.append(Ingredient(f"start ({start.name})", started.state_dict()))
+        ingredients.append(Ingredient(start_name(start), started.state_dict()))
     model = model_from_state(ingredients[0].state, spec, dataset)
     log(f"soup of {len(ingredients)} ingredients, batch norm measured on {len(train)} training records, "
         f"chosen on {len(val)} validation records")  # fmt: skip
     state, record = greedy_soup(model, ingredients, train, val)
     model.load_state_dict(state)
-    training = {"soup": record, "train_records": len(train)}
+    training = {"soup": {**requested(runs, start), **record}, "train_records": len(train)}
     step = {"step": "soup", "ingredients": record["members"]}
     out.mkdir(parents=True, exist_ok=True)
     target = out / MODEL_FILE
