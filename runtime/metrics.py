@@ -166,6 +166,33 @@ def bootstrap_macro_auc_difference(
     return _bootstrap_interval(len(labels), difference, rounds, seed, level)
 
 
+def bootstrap_mean_macro_auc_difference(
+    labels: np.ndarray,
+    pairs: list[tuple[np.ndarray, np.ndarray]],
+    rounds: int = 200,
+    seed: int = 0,
+    level: float = 0.9,
+) -> tuple[float, float]:
+    """Interval of the mean over ``pairs`` (scores, baseline scores) of macro AUC(scores) - macro AUC(baseline),
+    all scored on the same records, e.g. one pair per training seed.
+
+    Every round resamples the records (the same resample for every pair, as in the paired interval) and
+    the pairs themselves, so the interval covers both the test set's sampling and the spread from seed
+    to seed: what a mean over a few seeds would give on other records and other seeds.
+    """
+    if not pairs:
+        raise ValueError("no pairs to compare")
+    pair_rng = np.random.default_rng([seed, 1])
+
+    def mean_difference(sample: np.ndarray) -> float:
+        drawn = pair_rng.integers(0, len(pairs), size=len(pairs))
+        differences = {index: macro_auc(labels[sample], pairs[index][0][sample])
+                       - macro_auc(labels[sample], pairs[index][1][sample]) for index in set(drawn.tolist())}  # fmt: skip
+        return float(np.mean([differences[index] for index in drawn]))
+
+    return _bootstrap_interval(len(labels), mean_difference, rounds, seed, level)
+
+
 def evaluation(
     labels: np.ndarray, scores: np.ndarray, classes: list[str] | tuple[str, ...], thresholds: list[float] | None = None
 ) -> dict[str, Any]:

@@ -204,6 +204,27 @@ def test_paired_bootstrap_of_a_difference() -> None:
     assert bootstrap_macro_auc_difference(labels, good, good, rounds=50) == (0.0, 0.0)
 
 
+def test_bootstrap_of_a_mean_difference_over_seeds_covers_their_spread() -> None:
+    from runtime.metrics import bootstrap_mean_macro_auc_difference, macro_auc
+
+    rng = np.random.default_rng(0)
+    labels = (rng.random((400, 3)) < 0.4).astype(np.uint8)
+    baseline = [labels + rng.normal(0, 1.2, labels.shape) for _ in range(4)]
+    # the gain differs from seed to seed (two seeds gain much, two little), or it does not
+    spread = [(labels + rng.normal(0, noise, labels.shape), base) for noise, base in zip((0.5, 0.6, 1.0, 1.1), baseline, strict=True)]  # fmt: skip
+    steady = [(labels + rng.normal(0, 0.8, labels.shape), base) for base in baseline]
+    widths = []
+    for pairs in (spread, steady):
+        gains = [macro_auc(labels, tuned) - macro_auc(labels, base) for tuned, base in pairs]
+        low, high = bootstrap_mean_macro_auc_difference(labels, pairs, rounds=300)
+        assert low < float(np.mean(gains)) < high
+        widths.append(high - low)
+    assert widths[0] > 2 * widths[1]  # the seeds are resampled too: their spread widens the interval
+    assert bootstrap_mean_macro_auc_difference(labels, [(baseline[0], baseline[0])] * 3, rounds=50) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="no pairs"):
+        bootstrap_mean_macro_auc_difference(labels, [])
+
+
 def test_labels_are_unique_in_a_table() -> None:
     from benchmark.harness import display_labels
 

@@ -115,6 +115,47 @@ def test_pretraining_curves_pick_each_arms_recipe_and_plot(tmp_path: Path) -> No
     assert mixed.returncode != 0 and "several networks (sepresnet w1, sepresnet w2)" in mixed.stderr
 
 
+def test_pretraining_curves_bootstrap_the_mean_difference_from_the_models(
+    float_model: Path, int8_model: Path, synth_cache, tmp_path: Path
+) -> None:
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    from runtime.evaluate import split_scores
+    from runtime.metrics import macro_auc
+    from runtime.session import make_session
+
+    figures = {}
+    for kind, model in (("init", float_model), ("real", int8_model)):
+        labels, scores = split_scores(make_session(model), synth_cache, "test", list(synth_cache.leads))
+        figures[kind] = macro_auc(labels, scores)
+        for seed in (0, 1):
+            folder = tmp_path / f"n1000-s{seed}-{kind}"
+            folder.mkdir()
+            shutil.copyfile(model, folder / "model.onnx")
+            summary = {"val_macro_auc": 0.9, "test_macro_auc": figures[kind], "arch": "sepresnet", "width": 0.5}
+            (folder / "run.json").write_text(json.dumps(summary))
+    tool = [sys.executable, str(TOOLS / "pretraining_curves.py"), str(tmp_path)]
+    done = subprocess.run([*tool, "--json", "--bootstrap", "40", "--data", str(synth_cache.path)],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    interval = json.loads(done.stdout)["1000-difference-interval"]
+    assert interval["low"] <= figures["init"] - figures["real"] <= interval["high"] and interval["rounds"] == 40
+    table = subprocess.run([*tool, "--bootstrap", "40", "--data", str(synth_cache.path)],
+                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "1,000 records: 90% interval of the mean test difference" in table
+    # a model that does not give its run.json's figure (another cache, or written over) is refused
+    stale = tmp_path / "n1000-s1-real" / "run.json"
+    stale.write_text(json.dumps({**json.loads(stale.read_text()), "test_macro_auc": 0.5}))
+    refused = subprocess.run([*tool, "--bootstrap", "40", "--data", str(synth_cache.path)],
+                             capture_output=True, text=True, check=False)  # fmt: skip
+    assert refused.returncode != 0 and "run.json says 0.5000" in refused.stderr
+    alone = subprocess.run([*tool, "--bootstrap", "40"], capture_output=True, text=True, check=False)
+    assert alone.returncode == 2 and "go together" in alone.stderr
+
+
 def test_repeated_samples_are_found_where_the_lead_holds_still() -> None:
     fs = 100.0
     rng = np.random.default_rng(0)

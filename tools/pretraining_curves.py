@@ -14,8 +14,14 @@ mean fold-9 AUC by recipe. With ``--plot OUT.png`` it also draws, in one PNG:
 
 ``--json`` prints the chosen recipes and fold-10 figures as JSON instead of the table.
 
+``--bootstrap ROUNDS --data REAL_CACHE`` adds, per N, a 90% interval for the mean fold-10
+difference: each chosen run's model.onnx is scored again on fold 10 (and must give its run.json's
+figure), then every round resamples the fold-10 records (the same for every model) and the seeds
+(``runtime.metrics.bootstrap_mean_macro_auc_difference``). A mean over a few seeds is an estimate
+like any other; the interval says how far from a target it could be by chance.
+
 Usage: python tools/pretraining_curves.py WORK_DIR [--sizes N ...] [--lrs LR ...] [--epochs E ...]
-       [--no-soups] [--plot OUT.png] [--json]
+       [--no-soups] [--plot OUT.png] [--json] [--bootstrap ROUNDS --data REAL_CACHE]
 """
 
 from __future__ import annotations
@@ -91,7 +97,8 @@ def collect(
         metrics = folder / "metrics.jsonl"  # a soup trained nothing: no epochs
         lines = metrics.read_text().splitlines() if metrics.is_file() else []
         epochs = [json.loads(line) for line in lines if line.strip()]
-        runs[n, match["kind"]].setdefault(recipe, {})[int(match["seed"])] = {**summary, "epochs": epochs}
+        run = {**summary, "epochs": epochs, "folder": str(folder)}
+        runs[n, match["kind"]].setdefault(recipe, {})[int(match["seed"])] = run
     return runs
 
 
@@ -150,6 +157,51 @@ def table(runs: Runs, sizes: list[int]) -> str:
                 notes.append(f"{n:,} records, {kind}: mean fold-9 AUC by recipe: "
                              + "; ".join(f"{recipe.label()} {mean_val(seeds):.4f}" for recipe, seeds in ordered))  # fmt: skip
     return "\n".join([*lines, "", *notes]).rstrip() + "\n"
+
+
+def test_scores(run: dict[str, Any], dataset: Any) -> tuple[Any, Any]:
+    """Fold-10 labels and probabilities of a run's model.onnx; refuse a model that does not give the
+    fold-10 figure its run.json reports (another dataset, or a model written over since)."""
+    from runtime.card import read_card
+    from runtime.evaluate import check_compatible, split_scores
+    from runtime.metrics import macro_auc
+    from runtime.onnx_io import load_model
+    from runtime.session import make_session
+
+    path = Path(run["folder"]) / "model.onnx"
+    card = read_card(load_model(path), str(path))
+    check_compatible(card, dataset, str(path))
+    labels, scores = split_scores(make_session(path, threads=1), dataset, "test", card.leads)
+    measured = macro_auc(labels, scores)
+    if abs(measured - run["test_macro_auc"]) > 5e-4:
+        raise SystemExit(f"error: {path} scores {measured:.4f} on fold 10 of {dataset.path}, but its run.json says "
+                         f"{run['test_macro_auc']:.4f}; pass the --data cache the runs were trained on")  # fmt: skip
+    return labels, scores
+
+
+def gain_intervals(runs: Runs, sizes: list[int], data: Path, rounds: int) -> dict[int, tuple[float, float]]:
+    """Per N: the 90% interval of the mean fold-10 difference (started - real only) of the chosen recipes,
+    records and seeds resampled (``bootstrap_mean_macro_auc_difference``)."""
+    from runtime.dataset.cache import open_dataset
+    from runtime.metrics import bootstrap_mean_macro_auc_difference
+
+    dataset = open_dataset(data, progress=False)
+    intervals = {}
+    for n in sizes:
+        real, init = runs[n, "real"][chosen(runs[n, "real"])], runs[n, "init"][chosen(runs[n, "init"])]
+        labels, pairs = None, []
+        for seed in sorted(set(real) & set(init)):
+            labels, started = test_scores(init[seed], dataset)
+            pairs.append((started, test_scores(real[seed], dataset)[1]))
+        intervals[n] = bootstrap_mean_macro_auc_difference(labels, pairs, rounds=rounds)
+    return intervals
+
+
+def interval_lines(intervals: dict[int, tuple[float, float]], rounds: int) -> str:
+    """One line per N: the mean difference's 90% interval, in points."""
+    return "".join(f"{n:,} records: 90% interval of the mean test difference {low * 100:+.2f} to {high * 100:+.2f} pt "
+                   f"({rounds} rounds; fold-10 records and seeds resampled)\n"
+                   for n, (low, high) in intervals.items())  # fmt: skip
 
 
 def network(runs: Runs, work: Path) -> str:
@@ -215,7 +267,12 @@ def main() -> None:
     parser.add_argument("--no-soups", action="store_true", help="leave the greedy soups (SOUP=1) out")
     parser.add_argument("--plot", type=Path, help="also draw the curves into this PNG")
     parser.add_argument("--json", action="store_true", help="print the chosen rates and fold-10 figures as JSON")
+    parser.add_argument("--bootstrap", type=int, default=0, metavar="ROUNDS",
+                        help="with --data: a 90%% interval of the mean test difference over this many rounds")  # fmt: skip
+    parser.add_argument("--data", type=Path, help="the real cache the runs trained on (for --bootstrap)")
     args = parser.parse_args()
+    if args.bootstrap < 0 or (args.bootstrap > 0) != (args.data is not None):
+        parser.error("--bootstrap ROUNDS (a positive count) and --data REAL_CACHE go together")
     runs = collect(args.work_dir, set(args.sizes or []), set(args.lrs or []), set(args.epochs or []), not args.no_soups)
     sizes = sorted({n for n, _ in runs if (n, "real") in runs and (n, "init") in runs})
     if not sizes:
@@ -225,13 +282,18 @@ def main() -> None:
     network_name = network(runs, args.work_dir)
     if args.plot:
         plot(runs, sizes, args.plot, network_name)
+    intervals = gain_intervals(runs, sizes, args.data, args.bootstrap) if args.bootstrap else {}
     if args.json:
-        figures = {f"{n}-{kind}": {**(recipe := chosen(runs[n, kind]))._asdict(),
-                                   "test_macro_auc": {s: r["test_macro_auc"] for s, r in runs[n, kind][recipe].items()}}
-                   for n in sizes for kind in ("real", "init")}  # fmt: skip
+        figures: dict[str, Any] = {
+            f"{n}-{kind}": {**(recipe := chosen(runs[n, kind]))._asdict(),
+                            "test_macro_auc": {s: r["test_macro_auc"] for s, r in runs[n, kind][recipe].items()}}
+            for n in sizes for kind in ("real", "init")
+        }  # fmt: skip
+        for n, (low, high) in intervals.items():
+            figures[f"{n}-difference-interval"] = {"low": low, "high": high, "rounds": args.bootstrap}
         print(json.dumps(figures, indent=2))
     else:
-        print(table(runs, sizes), end="")
+        print(table(runs, sizes) + (interval_lines(intervals, args.bootstrap) if intervals else ""), end="")
 
 
 if __name__ == "__main__":
