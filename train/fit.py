@@ -61,6 +61,11 @@ def check_run_dir(out: Path, force: bool, resume: Resume) -> None:
             (out / name).unlink(missing_ok=True)
 
 
+def model_file(source: Path) -> Path:
+    """The ONNX file a model argument names: the file itself, or a run folder's model.onnx."""
+    return source / MODEL_FILE if source.is_dir() else source
+
+
 def pretrained_start(
     source: Path, spec: RunSpec, train: SplitArrays, lineage: list[dict[str, Any]] | None,
     extra_identity: dict[str, Any] | None,
@@ -70,7 +75,7 @@ def pretrained_start(
     from runtime.onnx_io import sha256_file
     from train.export import module_from_onnx
 
-    path = source / MODEL_FILE if source.is_dir() else source
+    path = model_file(source)
     if not path.is_file():
         raise UsageError(f"--init {source}: no model file there; pass one of our ONNX files or a run folder")
     pretrained, card = module_from_onnx(path)

@@ -37,6 +37,7 @@ from train.fit import (
     RUN_SUMMARY,
     check_run_dir,
     finish_model,
+    model_file,
     model_from_state,
     pretrained_start,
     training_dataset,
@@ -164,7 +165,7 @@ def start_sha256(start: Path | None) -> str | None:
     """The checksum of the start's ONNX file (a run folder's model.onnx), None without a start."""
     if start is None:
         return None
-    return sha256_file(start / MODEL_FILE if start.is_dir() else start)
+    return sha256_file(model_file(start))
 
 
 def requested(runs: list[Path], start: Path | None) -> dict[str, Any]:
@@ -198,6 +199,8 @@ def run_soup(
     folder ``out`` (model.onnx and run.json, as ``train fit`` writes them); return the run summary.
     ``if_changed``: return the soup already in ``out`` if it has these ingredients, else cook it again (a grid
     that grew must not keep a soup of fewer runs)."""
+    if len(runs) + (start is not None) < 2:  # before anything in out is kept or removed
+        raise UsageError("a soup needs at least two ingredients: pass two or more run folders (or one and --start)")
     if if_changed:
         existing = cooked_from(out, runs, start)
         if existing is not None:
@@ -205,8 +208,6 @@ def run_soup(
             return existing
         force = True
     check_run_dir(out, force, resume=False)
-    if len(runs) + (start is not None) < 2:
-        raise UsageError("a soup needs at least two ingredients: pass two or more run folders (or one and --start)")
     if threads:
         torch.set_num_threads(threads)
     ingredients = without_repeats([run_ingredient(run) for run in runs])
