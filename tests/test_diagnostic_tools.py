@@ -170,6 +170,19 @@ def test_repeated_samples_are_found_where_the_lead_holds_still() -> None:
     assert changes["TP segment"] == 0.0 and 40.0 < changes["QRS to T"] < 60.0  # N(0, 50 uV) steps: median |d| ~ 48
 
 
+def test_lattice_table_tells_a_signal_held_on_5_uv_steps_from_a_smooth_one() -> None:
+    """A slow random walk stored to the microvolt moves by +1 uV about as often as it repeats; the
+    same walk sampled in 5 uV steps repeats far more often and sits on multiples of 5 uV."""
+    rng = np.random.default_rng(0)
+    walk = np.cumsum(rng.normal(0.0, 3.0, size=(50, 1, 1000)), axis=-1) / 1000.0  # mV, ~3 uV per sample
+    stepped = np.round(walk / 0.005) * 0.005
+    smooth_cell, stepped_cell = (_tool("repeated_samples").lattice_row(x)[0] for x in (walk, stepped))
+    smooth_ratio, *_, smooth_share = (float(v) for v in smooth_cell.split(" / "))
+    stepped_ratio, *_, stepped_share = (float(v) for v in stepped_cell.split(" / "))
+    assert 0.7 < smooth_ratio < 1.3 and abs(smooth_share - 0.2) < 0.02, smooth_cell
+    assert stepped_ratio > 5.0 and stepped_share > 0.99, stepped_cell
+
+
 def test_hybrid_records_keep_the_leads_relations_and_the_stored_steps(synth_cache) -> None:
     """Records remade from their own median beats (tools/discriminator_sides.py) are 12-lead records
     stored to the microvolt, with Einthoven's and Goldberger's relations and their lead means kept."""

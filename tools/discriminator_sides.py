@@ -24,15 +24,13 @@ Usage: python tools/discriminator_sides.py REAL_CACHE SYNTHETIC_CACHE [--records
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
 from runtime.dataset.cache import open_dataset
 from runtime.progress import log
 from train.synth.beat_model import BeatModel, found_rrs, independent_lead_indices, record_beats
 from train.synth.cardiac import leads_from_electrodes
-from train.synth.fidelity import band_limited, discriminator_runs, training_records
+from train.synth.fidelity import band_limited, comparison_parser, discriminator_runs, training_records
 from train.synth.fitted import electrodes_from_leads, packaged_model, packaged_noise, varied_beats
 from train.synth.noise_model import NoiseModel
 
@@ -62,11 +60,7 @@ def hybrid_records(signals: np.ndarray, leads: tuple[str, ...], fs: int, model: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("real_cache")
-    parser.add_argument("synthetic_cache")
-    parser.add_argument("--records", type=int, default=2000, help="records on each side of every pair")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = comparison_parser(__doc__, records_help="records on each side of every pair")
     parser.add_argument("--band", type=float, nargs=2, metavar=("LOW", "HIGH"), help="Hz; the whole record by default")
     args = parser.parse_args()
     if args.band and not 0.0 <= args.band[0] < args.band[1]:

@@ -15,7 +15,6 @@ About a minute on 2 cores for 2,000 records of each.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from runtime.dataset.cache import open_dataset
-from train.synth.fidelity import band_limited, repeated_samples, training_records
+from train.synth.fidelity import band_limited, comparison_parser, repeated_samples, training_records
 
 FeatureGroup = Callable[[np.ndarray, float], np.ndarray]
 
@@ -98,11 +97,7 @@ def group_aucs(real: np.ndarray, synthetic: np.ndarray, fs: float, seed: int, ro
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("real_cache")
-    parser.add_argument("synthetic_cache")
-    parser.add_argument("--records", type=int, default=2000, help="training records of each (default 2000)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = comparison_parser(__doc__)
     parser.add_argument("--json", action="store_true", help="print the table as JSON")
     args = parser.parse_args()
     real, synthetic = open_dataset(args.real_cache), open_dataset(args.synthetic_cache)

@@ -35,7 +35,16 @@ from train.synth.beat_model import (
     independent_lead_indices,
     record_beats,
 )
-from train.synth.noise_model import CYCLE_BINS, NoiseModel, burstiness, fit_noise_model, record_residuals
+from train.synth.noise_model import (
+    BURST_FIT_RECORDS,
+    CYCLE_BINS,
+    NoiseModel,
+    between_qrs,
+    burstiness,
+    envelope_correlation,
+    fit_noise_model,
+    record_residuals,
+)
 
 CHUNK = 1000
 SUMMARY_PHASES = {
@@ -43,6 +52,19 @@ SUMMARY_PHASES = {
     "TP": (0.45, 0.75),
     "P": (0.8, 0.9),
 }  # of the RR interval, for the printed summary
+
+
+def mean_envelope_correlation(noise: NoiseModel, residuals: np.ndarray, weights: np.ndarray,
+                              r_times: list[np.ndarray]) -> dict[str, float]:  # fmt: skip
+    """The mean over lead pairs of ``noise_model.envelope_correlation``: of the residuals, and of
+    ``BURST_FIT_RECORDS`` noise records drawn at the first residual records' R peaks (seeded)."""
+    chosen = [times for times in r_times if len(times) >= 3][:BURST_FIT_RECORDS]
+    rng = np.random.default_rng(1)
+    drawn = np.stack([noise.sample(rng, times) for times in chosen])
+    drawn_weights = np.stack([between_qrs(times, noise.samples, noise.fs) for times in chosen])
+    off_diagonal = ~np.eye(residuals.shape[1], dtype=bool)
+    return {"residuals": round(float(envelope_correlation(residuals, weights)[off_diagonal].mean()), 3),
+            "model": round(float(envelope_correlation(drawn, drawn_weights)[off_diagonal].mean()), 3)}  # fmt: skip
 
 
 def noise_summary(model: BeatModel, noise: NoiseModel, residuals: np.ndarray, weights: np.ndarray) -> dict[str, Any]:
@@ -114,6 +136,7 @@ def main() -> None:
     combos = {"+".join(model.combination_classes(i)): int(n) for i, n in enumerate(model.counts)}
     print(json.dumps({"out": args.out, **model.source, "combinations": combos,
                       **noise_summary(model, noise, all_residuals, all_weights),
+                      "high_band_envelope_correlation": mean_envelope_correlation(noise, all_residuals, all_weights, r_times),
                       "seconds": round(time.perf_counter() - started, 1)}, indent=2))  # fmt: skip
     print(f"wrote {args.out}", file=sys.stderr)
 

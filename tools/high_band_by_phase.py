@@ -14,13 +14,11 @@ Usage: python tools/high_band_by_phase.py REAL_CACHE SYNTHETIC_CACHE [--records 
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
 from runtime.dataset.cache import open_dataset
 from runtime.signal import spectral_filter
-from train.synth.fidelity import lead_ii_peaks, training_records
+from train.synth.fidelity import comparison_parser, lead_ii_peaks, training_records
 from train.synth.noise_model import CYCLE_BINS, median_by_phase
 
 BAND_HZ = (22.0, 45.0)
@@ -48,11 +46,7 @@ def high_band_profile(signals: np.ndarray, leads: list[str], fs: float) -> np.nd
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("real_cache")
-    parser.add_argument("synthetic_cache")
-    parser.add_argument("--records", type=int, default=2000, help="training records of each (default 2000)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = comparison_parser(__doc__)
     parser.add_argument("--leads", default="II,V2,V4", help="comma-separated lead names (default II,V2,V4)")
     args = parser.parse_args()
     datasets = {"real": open_dataset(args.real_cache), "synthetic": open_dataset(args.synthetic_cache)}

@@ -9,18 +9,22 @@ the T wave (80 ms before to 400 ms after each R peak), and over the whole record
 a seeded sample of training records (folds 1-8) of each dataset; and the same for the median
 sample-to-sample change in uV (how busy each segment is).
 
-Usage: python tools/repeated_samples.py REAL_CACHE SYNTHETIC_CACHE [--records N] [--seed S]
+With ``--lattice``, also per lead over the whole records: how often two successive samples are
+equal over how often they differ by +1 uV (about 1 for a signal that moves smoothly at the
+microvolt scale; above 1 where it holds still on a coarser lattice), the shares of changes by 1-5
+and by 6-10 uV, and the share of values that are multiples of 5 uV (0.2 without a lattice).
+
+Usage: python tools/repeated_samples.py REAL_CACHE SYNTHETIC_CACHE [--records N] [--seed S] [--lattice]
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
 
 import numpy as np
 
 from runtime.dataset.cache import open_dataset
-from train.synth.fidelity import lead_ii_peaks, repeated_samples, training_records
+from train.synth.fidelity import comparison_parser, lead_ii_peaks, repeated_samples, training_records
 
 QRS_TO_T_S = (-0.08, 0.4)
 TP_START_RR, TP_END_BEFORE_R_S = 0.6, 0.25
@@ -52,20 +56,34 @@ def segment_changes(lead: np.ndarray, peaks: np.ndarray, fs: float) -> dict[str,
             for name, mask in segment_masks(len(change), peaks, fs).items()}  # fmt: skip
 
 
+def lattice_row(signals: np.ndarray) -> list[str]:
+    """Per lead of ``signals`` ``[n, leads, samples]`` in mV: P(change 0) / P(change +1 uV), the shares
+    of |changes| of 1-5 and 6-10 uV, and the share of values on multiples of 5 uV (``--lattice``)."""
+    values = np.round(signals.astype(np.float64) * 1000.0).astype(np.int64)
+    change = np.diff(values, axis=-1)
+    cells = []
+    for lead in range(values.shape[1]):
+        size = np.abs(change[:, lead])
+        repeats_over_ones = np.mean(size == 0) / max(float(np.mean(change[:, lead] == 1)), 1e-12)
+        small, larger = np.mean((size >= 1) & (size <= 5)), np.mean((size >= 6) & (size <= 10))
+        on_lattice = np.mean(values[:, lead] % 5 == 0)
+        cells.append(f"{repeats_over_ones:.2f} / {small:.3f} / {larger:.3f} / {on_lattice:.3f}")
+    return cells
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("real_cache")
-    parser.add_argument("synthetic_cache")
-    parser.add_argument("--records", type=int, default=800)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = comparison_parser(__doc__, records=800)
+    parser.add_argument("--lattice", action="store_true", help="also the 5 uV lattice table, per lead")
     args = parser.parse_args()
     tables = {"share of repeated samples": (segment_shares, "{:.3f}"),
               "median sample-to-sample change, uV": (segment_changes, "{:.1f}")}  # fmt: skip
     rows: dict[str, list[str]] = {title: [] for title in tables}
+    lattice: list[str] = []
     for name, path in (("real", args.real_cache), ("synthetic", args.synthetic_cache)):
         dataset = open_dataset(path)
         signals, _ = training_records(dataset, args.records, args.seed)
         leads = list(dataset.leads)
+        lattice.append(f"| {name} | " + " | ".join(lattice_row(signals)) + " |")
         found = [(record[leads.index("II")].astype(np.float64), peaks)
                  for record, peaks in zip(signals, lead_ii_peaks(signals, leads, float(dataset.fs)), strict=True)
                  if len(peaks) >= 3]  # fmt: skip
@@ -76,6 +94,9 @@ def main() -> None:
     for title, lines in rows.items():
         print(f"| lead II, {title} (median over records) | TP segment | QRS to T | whole record |\n|---|---|---|---|")
         print("\n".join(lines) + "\n")
+    if args.lattice:
+        print("| P(0) / P(+1 uV) / share of 1-5 uV / 6-10 uV changes / multiples of 5 uV | " + " | ".join(leads) + " |")
+        print("|---" * (len(leads) + 1) + "|\n" + "\n".join(lattice))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ PR, QRS and QT intervals need wave delineation, which this report does not attem
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,19 @@ REPEATED_MV = 1e-4  # successive samples closer than this hold the same stored v
 # segment is the beat's zero (the baseline under P and T)
 WAVE_WINDOWS_S = {"P": (-0.25, -0.08), "R": (-0.04, 0.04), "S": (0.0, 0.08), "T": (0.15, 0.45)}
 PR_SEGMENT_S = (-0.07, -0.04)
+
+
+def comparison_parser(doc: str, records: int = 2000,
+                      records_help: str = "training records of each") -> argparse.ArgumentParser:  # fmt: skip
+    """The command line every real-vs-synthetic diagnostic in tools/ starts from: its description
+    (the first line of ``doc``), REAL_CACHE and SYNTHETIC_CACHE, ``--records`` and ``--seed`` (of
+    ``training_records``' sample)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("real_cache")
+    parser.add_argument("synthetic_cache")
+    parser.add_argument("--records", type=int, default=records, help=f"{records_help} (default {records})")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
 
 
 def training_records(dataset: PreparedDataset, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,9 @@ summarized, in the eight independent leads, by
   every lead removed, to within a few µV (the beats laid on a zero baseline have a mean of their
   own, 0.06 mV in lead II, which alone told real from synthetic records apart);
 * how bursty the residuals are (``burst_sd``): at the same power, real records hold still for
-  stretches and move a lot in others, where Gaussian noise is equally busy throughout;
+  stretches and move a lot in others, where Gaussian noise is equally busy throughout; and how far
+  the bursts of different leads go together (``burst_mixing``): muscle and electrode bursts are
+  local, so neighbouring leads share more of them than distant ones;
 * how busy they are at each phase of the cardiac cycle, per lead (``cycle_gain``): quiet in the
   TP segment, busier over the P and T waves, which vary from beat to beat;
 * and, on top of that, how loud their part above ``HIGH_CYCLE_HZ`` is at each phase
@@ -24,7 +26,7 @@ summarized, in the eight independent leads, by
 
 Sampling draws a record's spectrum from that Gaussian, shapes correlated white noise with it and
 multiplies its part above ``BURST_LOW_HZ`` by the cycle's gain at the record's R peaks (its part above
-``HIGH_CYCLE_HZ`` by the high band's gain too) and a slow modulation (``in_bursts``).
+``HIGH_CYCLE_HZ`` by the high band's gain too) and a slow modulation per lead (``in_bursts``).
 These are averages over thousands of records; no record's signal.
 """
 
@@ -69,6 +71,13 @@ BURST_LOW_HZ, BURST_BANDWIDTH_HZ = 1.0, 1.0
 BURST_SD_GRID = np.linspace(0.0, 1.5, 31)
 BURST_FIT_RECORDS = 300
 BURST_FIT_R_TIMES = np.arange(0.4, 10.0, 0.8)  # a steady 75 bpm
+# Real bursts are local: the high band's envelope (log root mean square of the second difference over
+# ENVELOPE_WINDOW samples wholly between QRS complexes) correlates about 0.6 between I and II, 0.4-0.55
+# between neighbouring chest leads and 0.3 between limb and chest leads (median over records); one
+# modulation for all leads made it 0.75-0.85 for every pair, a cue any network that sees all leads at once
+# can use. Each lead has a slow process of its own, mixed by burst_mixing (the Cholesky factor of their
+# correlation), calibrated ENVELOPE_ROUNDS times to the residuals' envelope correlation
+ENVELOPE_WINDOW, ENVELOPE_ROUNDS, ENVELOPE_MIN_EIGENVALUE = 8, 4, 0.02
 # Real residuals are quieter in the TP segment than around the P and T waves (what beats change from one
 # to the next); the noise above BURST_LOW_HZ follows the cardiac cycle by a gain per lead and phase of the RR
 # interval, calibrated to the real residuals' typical sample-to-sample change there
@@ -102,6 +111,7 @@ class NoiseModel:
     mixing: np.ndarray  # [leads, leads], Cholesky factor of the between-lead correlation
     offset_sd: np.ndarray  # [leads], robust standard deviation of a record's mean, mV
     burst_sd: np.ndarray  # [1], log standard deviation of the slow modulation of the noise above BURST_LOW_HZ
+    burst_mixing: np.ndarray  # [leads, leads], Cholesky factor of the correlation between the leads' modulations
     cycle_gain: np.ndarray  # [leads, CYCLE_BINS], gain of the noise above BURST_LOW_HZ by phase of the RR interval
     # (ones when the fit is given no R peaks)
     high_cycle_gain: np.ndarray  # [leads, CYCLE_BINS], further gain of the noise above HIGH_CYCLE_HZ (ones likewise)
@@ -118,8 +128,9 @@ class NoiseModel:
         if r_times is not None and len(r_times) >= 2:
             bins = phase_bins(self.samples, self.fs, r_times)
             gain, high_gain = self.cycle_gain[:, bins], self.high_cycle_gain[:, bins]
-        slow = rng.standard_normal(self.samples)
-        return in_bursts(spectrum, self.fs, self.samples, float(self.burst_sd[0]), slow, gain, high_gain)
+        slow = rng.standard_normal((len(self.burst_mixing), self.samples))
+        return in_bursts(spectrum, self.fs, self.samples, float(self.burst_sd[0]), slow, gain, high_gain,
+                         self.burst_mixing)  # fmt: skip
 
     def offsets(self, rng: np.random.Generator) -> np.ndarray:
         """One record's per-lead mean ``[leads]`` in mV (its leads' means are removed first)."""
@@ -128,7 +139,8 @@ class NoiseModel:
     def arrays(self) -> dict[str, np.ndarray]:
         return {"mean_log_power": self.mean_log_power, "basis": self.basis, "spread": self.spread,
                 "mixing": self.mixing, "offset_sd": self.offset_sd, "burst_sd": self.burst_sd,
-                "cycle_gain": self.cycle_gain, "high_cycle_gain": self.high_cycle_gain}  # fmt: skip
+                "burst_mixing": self.burst_mixing, "cycle_gain": self.cycle_gain,
+                "high_cycle_gain": self.high_cycle_gain}  # fmt: skip
 
     def to_bytes(self) -> bytes:
         header = {"fs": self.fs, "samples": self.samples, "leads": INDEPENDENT_LEADS, "card": MODEL_CARD}
@@ -144,6 +156,7 @@ class NoiseModel:
             "mixing",
             "offset_sd",
             "burst_sd",
+            "burst_mixing",
             "cycle_gain",
             "high_cycle_gain",
         )
@@ -169,12 +182,14 @@ def phase_bins(samples: int, fs: float, r_times: np.ndarray) -> np.ndarray:
 
 
 def in_bursts(spectrum: np.ndarray, fs: float, samples: int, burst_sd: float, white: np.ndarray,
-              gain: np.ndarray | None = None, high_gain: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+              gain: np.ndarray | None = None, high_gain: np.ndarray | None = None,
+              burst_mixing: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """The noise ``[leads, samples]`` whose spectrum is ``spectrum`` ``[leads, bins]``, its part above
     ``BURST_LOW_HZ`` multiplied by ``gain`` ``[leads or 1, samples]`` (the cardiac cycle's), its part
     above ``HIGH_CYCLE_HZ`` by ``high_gain`` too, and both modulated by exp(burst_sd * u - burst_sd^2),
-    where u is ``white`` ``[samples]`` kept below ``BURST_BANDWIDTH_HZ`` and scaled to unit variance (one
-    modulation for all leads: movement and muscle reach every electrode)."""
+    where u is ``white`` ``[leads, samples]`` kept below ``BURST_BANDWIDTH_HZ``, each row scaled to unit
+    variance and the rows mixed by ``burst_mixing`` (the Cholesky factor of their correlation; none:
+    independent)."""
     frequencies = np.fft.rfftfreq(samples, 1.0 / fs)
 
     def part(low: float, high: float) -> np.ndarray:
@@ -186,8 +201,11 @@ def in_bursts(spectrum: np.ndarray, fs: float, samples: int, burst_sd: float, wh
     high = high + (top if high_gain is None else top * np.atleast_2d(high_gain))
     modulation = np.ones((1, samples)) if gain is None else np.atleast_2d(gain)
     if burst_sd > 0.0:
-        slow = np.fft.irfft(np.where(frequencies < BURST_BANDWIDTH_HZ, np.fft.rfft(white), 0.0), n=samples)
-        slow /= max(float(slow.std()), 1e-12)
+        slow = np.fft.irfft(np.where(frequencies < BURST_BANDWIDTH_HZ, np.fft.rfft(white, axis=-1), 0.0), n=samples,
+                            axis=-1)  # fmt: skip
+        slow /= np.maximum(slow.std(axis=-1, keepdims=True), 1e-12)
+        if burst_mixing is not None:
+            slow = burst_mixing @ slow
         modulation = modulation * np.exp(burst_sd * slow - burst_sd**2)
     return low + high * modulation
 
@@ -298,7 +316,6 @@ def record_residuals(signals: np.ndarray, found: RecordBeats, fs: float) -> tupl
     noise: the spectra are measured between QRS complexes."""
     residuals = np.full(signals.shape, np.nan)
     weights = np.ones((len(signals), signals.shape[-1]))
-    t = np.arange(signals.shape[-1]) / fs
     for index, (record, times, beat) in enumerate(zip(signals, found.r_times, found.beats, strict=True)):
         if not np.isfinite(beat).all():
             continue
@@ -306,11 +323,71 @@ def record_residuals(signals: np.ndarray, found: RecordBeats, fs: float) -> tupl
         laid = lay_beats(beat, BEAT_WINDOW_S, int(fs), times, rrs, float(np.median(np.diff(times))),
                          np.ones((len(times), len(record))), record.shape[-1], int(fs))  # fmt: skip
         residuals[index] = record - laid
-        for r_time in times:
-            start, stop = r_time + QRS_WINDOW_S[0], r_time + QRS_WINDOW_S[1]
-            inside = np.clip(np.minimum(t - start, stop - t) / EXCLUSION_RAMP_S, 0.0, 1.0)
-            weights[index] *= 1.0 - smoothstep(inside)
+        weights[index] = between_qrs(times, record.shape[-1], fs)
     return residuals, weights
+
+
+def between_qrs(r_times: np.ndarray, samples: int, fs: float) -> np.ndarray:
+    """Weights ``[samples]`` that leave out each QRS complex, ``QRS_WINDOW_S`` around each R peak at
+    ``r_times`` (seconds), with ``EXCLUSION_RAMP_S`` ramps."""
+    t = np.arange(samples) / fs
+    weights = np.ones(samples)
+    for r_time in r_times:
+        start, stop = r_time + QRS_WINDOW_S[0], r_time + QRS_WINDOW_S[1]
+        inside = np.clip(np.minimum(t - start, stop - t) / EXCLUSION_RAMP_S, 0.0, 1.0)
+        weights *= 1.0 - smoothstep(inside)
+    return weights
+
+
+def envelope_correlation(noise: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """How far the high band's bursts go together in different leads: per record of ``noise``
+    ``[n, leads, samples]``, the correlation between leads ``[leads, leads]`` of the log root mean
+    square of the second difference over windows of ``ENVELOPE_WINDOW`` samples that lie wholly
+    where ``weights`` ``[n, samples]`` exceed 0.99 (between QRS complexes); the median over records
+    (those with at least 10 such windows and finite values)."""
+    found = []
+    for record, weight in zip(noise, weights, strict=True):
+        if not np.isfinite(record).all():
+            continue
+        change = np.diff(record, n=2, axis=-1)
+        windows = change.shape[-1] // ENVELOPE_WINDOW
+        kept = weight[1 : 1 + windows * ENVELOPE_WINDOW].reshape(windows, ENVELOPE_WINDOW).min(axis=1) > 0.99
+        if kept.sum() < 10:
+            continue
+        blocks = change[:, : windows * ENVELOPE_WINDOW].reshape(len(record), windows, ENVELOPE_WINDOW)[:, kept]
+        envelope = np.log(np.sqrt(np.mean(blocks**2, axis=-1)) + 1e-9)
+        if (envelope.std(axis=-1) > 0).all():
+            found.append(np.corrcoef(envelope))
+    if not found:
+        return np.eye(noise.shape[1])
+    return np.median(np.array(found), axis=0)
+
+
+def nearest_correlation(matrix: np.ndarray) -> np.ndarray:
+    """A correlation matrix near the symmetric ``matrix``: its eigenvalues kept at least
+    ``ENVELOPE_MIN_EIGENVALUE``, then rescaled to a unit diagonal."""
+    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2.0)
+    fixed = (vectors * np.maximum(values, ENVELOPE_MIN_EIGENVALUE)) @ vectors.T
+    scale = np.sqrt(np.diag(fixed))
+    return fixed / np.outer(scale, scale)
+
+
+def calibrated_burst_mixing(model: NoiseModel, residuals: np.ndarray, weights: np.ndarray,
+                            r_times: list[np.ndarray]) -> NoiseModel:  # fmt: skip
+    """``model`` with the ``burst_mixing`` whose noise's ``envelope_correlation`` is the residuals':
+    starting from that correlation, ``ENVELOPE_ROUNDS`` times corrected by the difference between the
+    residuals' and that of ``BURST_FIT_RECORDS`` records drawn at the first residuals' R peaks
+    (seeded; the cycle's gains and the lead mixing of the noise itself add some of it)."""
+    target = envelope_correlation(residuals, weights)
+    chosen = [times for times in r_times if len(times) >= 3][:BURST_FIT_RECORDS]
+    chosen_weights = np.stack([between_qrs(times, model.samples, model.fs) for times in chosen])
+    correlation = nearest_correlation(target)
+    for _ in range(ENVELOPE_ROUNDS):
+        model = replace(model, burst_mixing=np.linalg.cholesky(correlation))
+        rng = np.random.default_rng(0)
+        drawn = np.stack([model.sample(rng, times) for times in chosen])
+        correlation = nearest_correlation(correlation + target - envelope_correlation(drawn, chosen_weights))
+    return replace(model, burst_mixing=np.linalg.cholesky(correlation))
 
 
 def smoothed_log_power(residuals: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -358,6 +435,7 @@ def fit_noise_model(residuals: np.ndarray, weights: np.ndarray, record_means: np
         mixing=np.linalg.cholesky(correlation + 1e-6 * np.eye(len(correlation))),
         offset_sd=offset_sd,
         burst_sd=np.zeros(1),
+        burst_mixing=np.eye(residuals.shape[1]),
         cycle_gain=np.ones((residuals.shape[1], CYCLE_BINS)),
         high_cycle_gain=np.ones((residuals.shape[1], CYCLE_BINS)),
     )
@@ -365,7 +443,8 @@ def fit_noise_model(residuals: np.ndarray, weights: np.ndarray, record_means: np
     bursty = replace(gaussian, burst_sd=np.array([fitted_burst_sd(gaussian, target)]))
     if r_times is None:
         return bursty
-    return calibrated_gains(bursty, residuals, [r_times[i] for i in rows])
+    kept_times = [r_times[i] for i in rows]
+    return calibrated_burst_mixing(calibrated_gains(bursty, residuals, kept_times), residuals, weights, kept_times)
 
 
 def quality_flags(noise: np.ndarray, fs: float) -> dict[str, str]:
