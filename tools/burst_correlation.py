@@ -31,6 +31,8 @@ def record_envelope_correlation(signals: np.ndarray, leads: list[str], fs: float
     the QRS complexes found on lead II (records with fewer than 3 R peaks left out)."""
     r_times = [peaks / fs for peaks in lead_ii_peaks(signals, leads, fs)]
     rows = [i for i, times in enumerate(r_times) if len(times) >= 3]
+    if not rows:
+        raise SystemExit("error: no record has 3 or more R peaks on lead II; pass more --records or check the cache")
     picked = signals[rows][:, [leads.index(name) for name in chosen]].astype(np.float64)
     weights = np.stack([between_qrs(r_times[i], signals.shape[-1], fs) for i in rows])
     return envelope_correlation(picked, weights)
