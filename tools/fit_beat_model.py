@@ -36,12 +36,11 @@ from train.synth.beat_model import (
     record_beats,
 )
 from train.synth.noise_model import (
-    BURST_FIT_RECORDS,
     CYCLE_BINS,
     NoiseModel,
-    between_qrs,
     burstiness,
     envelope_correlation,
+    fit_draw,
     fit_noise_model,
     record_residuals,
 )
@@ -57,14 +56,11 @@ SUMMARY_PHASES = {
 def mean_envelope_correlation(noise: NoiseModel, residuals: np.ndarray, weights: np.ndarray,
                               r_times: list[np.ndarray]) -> dict[str, float]:  # fmt: skip
     """The mean over lead pairs of ``noise_model.envelope_correlation``: of the residuals, and of
-    ``BURST_FIT_RECORDS`` noise records drawn at the first residual records' R peaks (seeded)."""
-    chosen = [times for times in r_times if len(times) >= 3][:BURST_FIT_RECORDS]
-    rng = np.random.default_rng(1)
-    drawn = np.stack([noise.sample(rng, times) for times in chosen])
-    drawn_weights = np.stack([between_qrs(times, noise.samples, noise.fs) for times in chosen])
+    the noise records of ``noise_model.fit_draw`` (seed 1, not the calibration's 0)."""
+    drawn = fit_draw(noise, r_times, seed=1)
     off_diagonal = ~np.eye(residuals.shape[1], dtype=bool)
     return {"residuals": round(float(envelope_correlation(residuals, weights)[off_diagonal].mean()), 3),
-            "model": round(float(envelope_correlation(drawn, drawn_weights)[off_diagonal].mean()), 3)}  # fmt: skip
+            "model": round(float(envelope_correlation(drawn.records, drawn.weights)[off_diagonal].mean()), 3)}  # fmt: skip
 
 
 def noise_summary(model: BeatModel, noise: NoiseModel, residuals: np.ndarray, weights: np.ndarray) -> dict[str, Any]:

@@ -129,8 +129,8 @@ class NoiseModel:
             bins = phase_bins(self.samples, self.fs, r_times)
             gain, high_gain = self.cycle_gain[:, bins], self.high_cycle_gain[:, bins]
         slow = rng.standard_normal((len(self.burst_mixing), self.samples))
-        return in_bursts(spectrum, self.fs, self.samples, float(self.burst_sd[0]), slow, gain, high_gain,
-                         self.burst_mixing)  # fmt: skip
+        return in_bursts(spectrum, self.fs, self.samples, float(self.burst_sd[0]), slow, self.burst_mixing, gain,
+                         high_gain)  # fmt: skip
 
     def offsets(self, rng: np.random.Generator) -> np.ndarray:
         """One record's per-lead mean ``[leads]`` in mV (its leads' means are removed first)."""
@@ -182,14 +182,13 @@ def phase_bins(samples: int, fs: float, r_times: np.ndarray) -> np.ndarray:
 
 
 def in_bursts(spectrum: np.ndarray, fs: float, samples: int, burst_sd: float, white: np.ndarray,
-              gain: np.ndarray | None = None, high_gain: np.ndarray | None = None,
-              burst_mixing: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+              burst_mixing: np.ndarray, gain: np.ndarray | None = None,
+              high_gain: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """The noise ``[leads, samples]`` whose spectrum is ``spectrum`` ``[leads, bins]``, its part above
     ``BURST_LOW_HZ`` multiplied by ``gain`` ``[leads or 1, samples]`` (the cardiac cycle's), its part
     above ``HIGH_CYCLE_HZ`` by ``high_gain`` too, and both modulated by exp(burst_sd * u - burst_sd^2),
     where u is ``white`` ``[leads, samples]`` kept below ``BURST_BANDWIDTH_HZ``, each row scaled to unit
-    variance and the rows mixed by ``burst_mixing`` (the Cholesky factor of their correlation; none:
-    independent)."""
+    variance and the rows mixed by ``burst_mixing`` (the Cholesky factor of their correlation)."""
     frequencies = np.fft.rfftfreq(samples, 1.0 / fs)
 
     def part(low: float, high: float) -> np.ndarray:
@@ -203,9 +202,7 @@ def in_bursts(spectrum: np.ndarray, fs: float, samples: int, burst_sd: float, wh
     if burst_sd > 0.0:
         slow = np.fft.irfft(np.where(frequencies < BURST_BANDWIDTH_HZ, np.fft.rfft(white, axis=-1), 0.0), n=samples,
                             axis=-1)  # fmt: skip
-        slow /= np.maximum(slow.std(axis=-1, keepdims=True), 1e-12)
-        if burst_mixing is not None:
-            slow = burst_mixing @ slow
+        slow = burst_mixing @ (slow / np.maximum(slow.std(axis=-1, keepdims=True), 1e-12))
         modulation = modulation * np.exp(burst_sd * slow - burst_sd**2)
     return low + high * modulation
 
@@ -257,6 +254,28 @@ def median_by_phase(noise: np.ndarray, r_times: list[np.ndarray], fs: float, ord
     return np.nanmedian(np.array(levels), axis=0)
 
 
+@dataclass(frozen=True)
+class FitDraw:
+    """Noise drawn to check a fit against the residuals: ``records`` ``[BURST_FIT_RECORDS, leads,
+    samples]`` at the cardiac cycle of ``r_times`` (seconds, one array per record), and their
+    ``weights`` ``[BURST_FIT_RECORDS, samples]`` between QRS complexes (``between_qrs``)."""
+
+    records: np.ndarray
+    r_times: list[np.ndarray]
+    weights: np.ndarray
+
+
+def fit_draw(model: NoiseModel, r_times: list[np.ndarray], seed: int) -> FitDraw:
+    """``BURST_FIT_RECORDS`` records of ``model``'s noise (seeded) at the first of ``r_times`` (the
+    residual records' R peaks, seconds) that hold at least 3 R peaks: the one draw every calibration
+    and the fit's summary compare with the residuals."""
+    chosen = [times for times in r_times if len(times) >= 3][:BURST_FIT_RECORDS]
+    rng = np.random.default_rng(seed)
+    records = np.stack([model.sample(rng, times) for times in chosen])
+    weights = np.stack([between_qrs(times, model.samples, model.fs) for times in chosen])
+    return FitDraw(records, chosen, weights)
+
+
 def calibrated_gains(model: NoiseModel, residuals: np.ndarray, r_times: list[np.ndarray]) -> NoiseModel:
     """``model`` with the ``cycle_gain`` and ``high_cycle_gain`` ``[leads, CYCLE_BINS]`` that give its
     noise the residuals' typical change (``phase_levels``) and high band (``high_band_levels``) by
@@ -268,14 +287,12 @@ def calibrated_gains(model: NoiseModel, residuals: np.ndarray, r_times: list[np.
     spectra alone make the chest leads' TP
     segment busier than real: they are fitted over the P and T waves too, which change from beat to
     beat, while the TP segment holds noise alone."""
-    chosen = [times for times in r_times if len(times) >= 3][:BURST_FIT_RECORDS]
     fields: dict[str, PhaseLevels] = {"cycle_gain": phase_levels, "high_cycle_gain": high_band_levels}
     targets = {field: levels(residuals, r_times, model.fs) for field, levels in fields.items()}
     for field, levels in fields.items():
         for _ in range(CALIBRATION_ROUNDS):
-            rng = np.random.default_rng(0)
-            drawn = np.stack([model.sample(rng, times) for times in chosen])
-            ratio = targets[field] / levels(drawn, chosen, model.fs)
+            drawn = fit_draw(model, r_times, seed=0)
+            ratio = targets[field] / levels(drawn.records, drawn.r_times, model.fs)
             gain = getattr(model, field) * np.where(np.isfinite(ratio) & (ratio > 0), ratio, 1.0)
             model = replace(model, **{field: np.clip(gain, *CYCLE_GAIN_RANGE)})
     return model
@@ -379,14 +396,11 @@ def calibrated_burst_mixing(model: NoiseModel, residuals: np.ndarray, weights: n
     residuals' and that of ``BURST_FIT_RECORDS`` records drawn at the first residuals' R peaks
     (seeded; the cycle's gains and the lead mixing of the noise itself add some of it)."""
     target = envelope_correlation(residuals, weights)
-    chosen = [times for times in r_times if len(times) >= 3][:BURST_FIT_RECORDS]
-    chosen_weights = np.stack([between_qrs(times, model.samples, model.fs) for times in chosen])
     correlation = nearest_correlation(target)
     for _ in range(ENVELOPE_ROUNDS):
         model = replace(model, burst_mixing=np.linalg.cholesky(correlation))
-        rng = np.random.default_rng(0)
-        drawn = np.stack([model.sample(rng, times) for times in chosen])
-        correlation = nearest_correlation(correlation + target - envelope_correlation(drawn, chosen_weights))
+        drawn = fit_draw(model, r_times, seed=0)
+        correlation = nearest_correlation(correlation + target - envelope_correlation(drawn.records, drawn.weights))
     return replace(model, burst_mixing=np.linalg.cholesky(correlation))
 
 
