@@ -176,11 +176,9 @@ def test_lattice_table_tells_a_signal_held_on_5_uv_steps_from_a_smooth_one() -> 
     rng = np.random.default_rng(0)
     walk = np.cumsum(rng.normal(0.0, 3.0, size=(50, 1, 1000)), axis=-1) / 1000.0  # mV, ~3 uV per sample
     stepped = np.round(walk / 0.005) * 0.005
-    smooth_cell, stepped_cell = (_tool("repeated_samples").lattice_row(x)[0] for x in (walk, stepped))
-    smooth_ratio, *_, smooth_share = (float(v) for v in smooth_cell.split(" / "))
-    stepped_ratio, *_, stepped_share = (float(v) for v in stepped_cell.split(" / "))
-    assert 0.7 < smooth_ratio < 1.3 and abs(smooth_share - 0.2) < 0.02, smooth_cell
-    assert stepped_ratio > 5.0 and stepped_share > 0.99, stepped_cell
+    smooth, held = (_tool("repeated_samples").lattice_row(x)[0] for x in (walk, stepped))
+    assert 0.7 < smooth.repeats_over_ones < 1.3 and abs(smooth.on_lattice - 0.2) < 0.02, smooth
+    assert held.repeats_over_ones > 5.0 and held.on_lattice > 0.99, held
 
 
 def test_hybrid_records_keep_the_leads_relations_and_the_stored_steps(synth_cache) -> None:

@@ -20,6 +20,7 @@ Usage: python tools/repeated_samples.py REAL_CACHE SYNTHETIC_CACHE [--records N]
 from __future__ import annotations
 
 import itertools
+from typing import NamedTuple
 
 import numpy as np
 
@@ -56,18 +57,30 @@ def segment_changes(lead: np.ndarray, peaks: np.ndarray, fs: float) -> dict[str,
             for name, mask in segment_masks(len(change), peaks, fs).items()}  # fmt: skip
 
 
-def lattice_row(signals: np.ndarray) -> list[str]:
-    """Per lead of ``signals`` ``[n, leads, samples]`` in mV: P(change 0) / P(change +1 uV), the shares
-    of |changes| of 1-5 and 6-10 uV, and the share of values on multiples of 5 uV (``--lattice``)."""
+class LatticeCell(NamedTuple):
+    """One lead's ``--lattice`` figures: P(change 0) / P(change +1 uV), the shares of |changes| of
+    1-5 and 6-10 uV, and the share of values on multiples of 5 uV."""
+
+    repeats_over_ones: float
+    small: float
+    larger: float
+    on_lattice: float
+
+    def __str__(self) -> str:
+        return f"{self.repeats_over_ones:.2f} / {self.small:.3f} / {self.larger:.3f} / {self.on_lattice:.3f}"
+
+
+def lattice_row(signals: np.ndarray) -> list[LatticeCell]:
+    """Per lead of ``signals`` ``[n, leads, samples]`` in mV, how far its stored values sit on a 5 uV
+    lattice (``LatticeCell``; ``--lattice``)."""
     values = np.round(signals.astype(np.float64) * 1000.0).astype(np.int64)
     change = np.diff(values, axis=-1)
     cells = []
     for lead in range(values.shape[1]):
         size = np.abs(change[:, lead])
-        repeats_over_ones = np.mean(size == 0) / max(float(np.mean(change[:, lead] == 1)), 1e-12)
-        small, larger = np.mean((size >= 1) & (size <= 5)), np.mean((size >= 6) & (size <= 10))
-        on_lattice = np.mean(values[:, lead] % 5 == 0)
-        cells.append(f"{repeats_over_ones:.2f} / {small:.3f} / {larger:.3f} / {on_lattice:.3f}")
+        repeats_over_ones = float(np.mean(size == 0)) / max(float(np.mean(change[:, lead] == 1)), 1e-12)
+        small, larger = float(np.mean((size >= 1) & (size <= 5))), float(np.mean((size >= 6) & (size <= 10)))
+        cells.append(LatticeCell(repeats_over_ones, small, larger, float(np.mean(values[:, lead] % 5 == 0))))
     return cells
 
 
@@ -83,7 +96,7 @@ def main() -> None:
         dataset = open_dataset(path)
         signals, _ = training_records(dataset, args.records, args.seed)
         leads = list(dataset.leads)
-        lattice.append(f"| {name} | " + " | ".join(lattice_row(signals)) + " |")
+        lattice.append(f"| {name} | " + " | ".join(str(cell) for cell in lattice_row(signals)) + " |")
         found = [(record[leads.index("II")].astype(np.float64), peaks)
                  for record, peaks in zip(signals, lead_ii_peaks(signals, leads, float(dataset.fs)), strict=True)
                  if len(peaks) >= 3]  # fmt: skip
