@@ -277,15 +277,25 @@ def test_noise_model_quiets_its_high_band_where_the_residuals_do() -> None:
         assert np.all(np.abs(ratio[:, 3:17] - 1.0) < 0.2), (levels.__name__, ratio)
 
 
+def _slow_modulation(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """A slow wave ``[*shape, 1000]`` at 100 Hz with unit mean square: three sinusoids below the bursts'
+    bandwidth, of random frequency and phase, the burst-like loudness the noise-model tests give their
+    residuals."""
+    from train.synth.noise_model import BURST_BANDWIDTH_HZ
+
+    t = np.arange(1000) / 100
+    waves = [np.sin(2 * np.pi * rng.uniform(0.1, BURST_BANDWIDTH_HZ, (*shape, 1)) * t + rng.uniform(0, 6.3, (*shape, 1)))
+             for _ in range(3)]  # fmt: skip
+    return np.asarray(sum(waves)) / np.sqrt(1.5)
+
+
 def test_noise_model_gives_back_bursts() -> None:
     """Residuals whose loudness wanders slowly (quiet and loud stretches) give a burst spread that
     draws noise as bursty as they are, at their level."""
-    from train.synth.noise_model import BURST_BANDWIDTH_HZ, burstiness
+    from train.synth.noise_model import burstiness
 
     rng = np.random.default_rng(1)
-    t = np.arange(1000) / 100
-    slow = sum(np.sin(2 * np.pi * rng.uniform(0.1, BURST_BANDWIDTH_HZ, (300, 1, 1)) * t + rng.uniform(0, 6.3, (300, 1, 1)))
-               for _ in range(3)) / np.sqrt(1.5)  # fmt: skip
+    slow = _slow_modulation(rng, (300, 1))
     residuals = rng.normal(0.0, 0.02, size=(300, 8, 1000)) * np.exp(0.8 * slow - 0.8**2)
     model = fit_noise_model(residuals, np.ones((300, 1000)), np.zeros((300, 8)), fs=100, components=3)
     assert 0.5 < model.burst_sd[0] < 1.1, model.burst_sd
@@ -299,18 +309,13 @@ def test_noise_model_bursts_go_together_where_the_residuals_do() -> None:
     """Residuals whose first four leads burst together and whose last four burst on their own give
     noise whose high-band envelopes correlate as theirs do: strongly in the first group, weakly in the
     second (one modulation for all leads would make every pair alike)."""
-    from train.synth.noise_model import BURST_BANDWIDTH_HZ, between_qrs, envelope_correlation
+    from train.synth.noise_model import between_qrs, envelope_correlation
 
     rng = np.random.default_rng(4)
-    n, t = 300, np.arange(1000) / 100
+    n = 300
     r_times = [np.arange(0.3, 10.0, 0.8) + rng.uniform(0, 0.1) for _ in range(n)]
-
-    def slow(shape: tuple[int, ...]) -> np.ndarray:
-        waves = [np.sin(2 * np.pi * rng.uniform(0.1, BURST_BANDWIDTH_HZ, (*shape, 1)) * t + rng.uniform(0, 6.3, (*shape, 1)))
-                 for _ in range(3)]  # fmt: skip
-        return sum(waves) / np.sqrt(1.5)
-
-    modulation = np.concatenate([np.repeat(slow((n, 1)), 4, axis=1), slow((n, 4))], axis=1)
+    modulation = np.concatenate([np.repeat(_slow_modulation(rng, (n, 1)), 4, axis=1), _slow_modulation(rng, (n, 4))],
+                                axis=1)  # fmt: skip
     residuals = rng.normal(0.0, 0.02, size=(n, 8, 1000)) * np.exp(0.9 * modulation - 0.9**2)
     weights = np.stack([between_qrs(times, 1000, 100) for times in r_times])
     model = fit_noise_model(residuals, weights, np.zeros((n, 8)), fs=100, components=3, r_times=r_times)
