@@ -79,6 +79,7 @@ def test_synth_report_compares_two_datasets(synth_cache, tmp_path: Path) -> None
     report = json.loads((out / "fidelity.json").read_text())
     assert 0.0 <= report["discriminator_auc"] <= 1.0
     assert set(report["discriminator_auc_by_band"]) == {"0.5-15 Hz", "15-45 Hz"}
+    assert set(report["discriminator_runs_mean"]) == {"whole record", "0.5-15 Hz", "15-45 Hz"}
     assert report["real"]["heart_rate_bpm"]["p50"] == report["synthetic"]["heart_rate_bpm"]["p50"]
     assert set(report["real"]["peak_to_peak_mv"]) == set(synth_cache.leads)
     assert all((out / plot).is_file() for plot in report["plots"])

@@ -220,8 +220,9 @@ def synth_report(real_data: Path, synthetic_data: Path, records: int, seed: int,
     result = fidelity_report(open_dataset(real_data), open_dataset(synthetic_data), out, records, seed, epochs, runs)
     real, synthetic = result["real"], result["synthetic"]
     bands = ", ".join(f"{name} {value:.4f}" for name, value in result["discriminator_auc_by_band"].items())
+    means = ", ".join(f"{name} {value:.4f}" for name, value in result["discriminator_runs_mean"].items())
     click.echo(f"real-vs-synthetic discriminator AUC {result['discriminator_auc']:.4f} (0.5 = indistinguishable; "
-               f"by band: {bands})", err=True)  # fmt: skip
+               f"by band: {bands}; mean of the runs: {means})", err=True)  # fmt: skip
     for name in ("heart_rate_bpm", "rr_sd_ms", "qrs_axis_deg"):
         click.echo(f"{name:<16} real p50 {real[name].get('p50')}  synthetic p50 {synthetic[name].get('p50')}", err=True)
     click.echo(str(out / "fidelity.json"))

@@ -28,6 +28,7 @@ PR, QRS and QT intervals need wave delineation, which this report does not attem
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -335,14 +336,43 @@ DISCRIMINATOR_RUNS = 3
 DISCRIMINATOR_SPLIT = (0.6, 0.8)  # train / choose the epoch / score: cumulative shares of the shuffled records
 
 
-def discriminator_auc(real: np.ndarray, synthetic: np.ndarray, seed: int,
-                      max_epochs: int = DISCRIMINATOR_MAX_EPOCHS) -> tuple[float, float]:  # fmt: skip
-    """(validation, held-out) ROC AUC of a small CNN trained to tell real (1) from synthetic (0) records.
+@dataclass
+class TrainedDiscriminator:
+    """A discriminator trained by ``train_discriminator``: the network (real: a positive logit), the
+    per-lead normalization it was trained with (``mean``, ``std`` ``[1, leads, 1]``), the records it saw
+    (``x`` normalized, ``y``: 1 real, 0 synthetic), which of them it was scored on (``held``), and its
+    validation and held-out ROC AUC at its best epoch."""
+
+    net: Any
+    mean: np.ndarray
+    std: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    held: np.ndarray
+    validation_auc: float
+    held_auc: float
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """Logits ``[n]`` of normalized records ``x`` ``[n, leads, samples]``."""
+        import torch
+
+        self.net.eval()
+        with torch.no_grad():
+            batches = [self.net(torch.from_numpy(np.ascontiguousarray(x[i : i + 256], dtype=np.float32)))[:, 0]
+                       for i in range(0, len(x), 256)]  # fmt: skip
+            return torch.cat(batches).numpy()
+
+
+def train_discriminator(real: np.ndarray, synthetic: np.ndarray, seed: int,
+                        max_epochs: int = DISCRIMINATOR_MAX_EPOCHS) -> TrainedDiscriminator:  # fmt: skip
+    """A small CNN trained to tell real (1) from synthetic (0) records.
 
     It trains on 60% of the records until its AUC on another 20% has not improved for
-    ``DISCRIMINATOR_PATIENCE`` epochs (at most ``max_epochs``) and is scored at its best epoch on the
-    last 20%: a fixed few epochs stop it while it is still learning, and then the figure says as much
-    about the training budget as about the generator."""
+    ``DISCRIMINATOR_PATIENCE`` epochs (at most ``max_epochs``) and is kept at its best epoch, to be
+    scored on the last 20%: a fixed few epochs stop it while it is still learning, and then the
+    figure says as much about the training budget as about the generator."""
+    import copy
+
     import torch
 
     from models import build_model
@@ -354,18 +384,12 @@ def discriminator_auc(real: np.ndarray, synthetic: np.ndarray, seed: int,
     cuts = [int(share * len(x)) for share in DISCRIMINATOR_SPLIT]
     train, chooser, held = order[: cuts[0]], order[cuts[0] : cuts[1]], order[cuts[1] :]
     mean, std = x[train].mean(axis=(0, 2), keepdims=True), x[train].std(axis=(0, 2), keepdims=True) + 1e-6
-    x = (x - mean) / std
+    x = ((x - mean) / std).astype(np.float32)
     torch.manual_seed(seed)
     net = build_model("sepresnet", width=0.25, in_channels=x.shape[1], num_classes=1, samples=x.shape[2])
     optimizer = torch.optim.AdamW(net.parameters(), lr=2e-3)
-
-    def scores(rows: np.ndarray) -> np.ndarray:
-        net.eval()
-        with torch.no_grad():
-            batches = [net(torch.from_numpy(x[rows[i : i + 256]]))[:, 0] for i in range(0, len(rows), 256)]
-            return torch.cat(batches).numpy()
-
-    best, best_held, waited = -np.inf, float("nan"), 0
+    trained = TrainedDiscriminator(net, mean, std, x, y, held, -np.inf, float("nan"))
+    best_state, waited = copy.deepcopy(net.state_dict()), 0
     for epoch in range(max_epochs):
         net.train()
         shuffled = rng.permutation(train)
@@ -377,15 +401,24 @@ def discriminator_auc(real: np.ndarray, synthetic: np.ndarray, seed: int,
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        chosen = roc_auc(y[chooser], scores(chooser))
+        chosen = roc_auc(y[chooser], trained.scores(x[chooser]))
         log(f"discriminator epoch {epoch + 1}/{max_epochs} validation AUC {chosen:.4f}")
-        if chosen > best:
-            best, best_held, waited = chosen, roc_auc(y[held], scores(held)), 0
+        if chosen > trained.validation_auc:
+            trained.validation_auc, trained.held_auc = chosen, roc_auc(y[held], trained.scores(x[held]))
+            best_state, waited = copy.deepcopy(net.state_dict()), 0
         else:
             waited += 1
             if waited >= DISCRIMINATOR_PATIENCE:
                 break
-    return float(best), best_held
+    net.load_state_dict(best_state)
+    return trained
+
+
+def discriminator_auc(real: np.ndarray, synthetic: np.ndarray, seed: int,
+                      max_epochs: int = DISCRIMINATOR_MAX_EPOCHS) -> tuple[float, float]:  # fmt: skip
+    """(validation, held-out) ROC AUC of ``train_discriminator``'s network at its best epoch."""
+    trained = train_discriminator(real, synthetic, seed, max_epochs)
+    return float(trained.validation_auc), trained.held_auc
 
 
 def discriminator_runs(real: np.ndarray, synthetic: np.ndarray, seed: int, runs: int = DISCRIMINATOR_RUNS,
@@ -503,6 +536,7 @@ def fidelity_report(real: PreparedDataset, synthetic: PreparedDataset, out: Path
         "discriminator_auc": chosen.pop("whole record"),
         "discriminator_auc_by_band": chosen,
         "discriminator_runs": runs,
+        "discriminator_runs_mean": {name: round(float(np.mean(values)), 4) for name, values in runs.items()},
         "median_beat_rms_difference_mv": beat_distance(real_stats["_beats"], synth_stats["_beats"]),
         "wave_peak_spread_ratio": spread_ratio(
             {name: stats["record_wave_peaks_mv"] for name, stats in real_stats["per_class"].items()},
