@@ -213,7 +213,7 @@ def normal_beat(traits: Traits, rng: np.random.Generator, shape: BeatShape = NOR
     return Beat(waves=waves, pr=traits.pr + rng.normal(0, 0.006), qtc=traits.qtc + rng.normal(0, 0.006))
 
 
-def _beat_sequence(
+def beat_sequence(
     rng: np.random.Generator, rr_mean: float, seconds: float, next_rr: Callable[[float], float]
 ) -> tuple[np.ndarray, np.ndarray]:
     """R-peak times from a random start before the record to past its end, each RR from ``next_rr(t)``."""
@@ -234,7 +234,7 @@ def beat_times(rng: np.random.Generator, heart_rate: float, seconds: float) -> t
     resp_hz = rng.uniform(0.18, 0.3)
     phase = rng.uniform(0, 2 * np.pi)
     rsa = rng.uniform(0.01, 0.05)
-    return _beat_sequence(rng, rr_mean, seconds, lambda t: rr_mean * (
+    return beat_sequence(rng, rr_mean, seconds, lambda t: rr_mean * (
         1 + rsa * np.sin(2 * np.pi * resp_hz * t + phase) + rng.normal(0, 0.015)))  # fmt: skip
 
 
@@ -242,7 +242,7 @@ def fibrillation_times(rng: np.random.Generator, heart_rate: float, seconds: flo
     """R-peak times of atrial fibrillation: irregularly irregular RR (log-normal around the mean)."""
     rr_mean = 60.0 / heart_rate
     spread = rng.uniform(0.12, 0.25)
-    return _beat_sequence(rng, rr_mean, seconds,
+    return beat_sequence(rng, rr_mean, seconds,
                           lambda t: float(np.clip(rr_mean * np.exp(rng.normal(0.0, spread)), 0.33, 2.0)))  # fmt: skip
 
 

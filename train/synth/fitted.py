@@ -2,8 +2,9 @@
 
 A record's median beat and RR interval are drawn from its label combination's Gaussian mixture
 (``beat_model.BeatModel``), with the component and part of the coordinates shared by a patient's
-records.  The beat is then laid at every R peak of a rhythm drawn as in version 2 (respiratory sinus arrhythmia, atrial
-fibrillation without P waves, premature beats), its repolarization stretched with each beat's RR
+records.  The beat is then laid at every R peak of a rhythm (a sinus rhythm whose variability is fitted to
+real records', ``sinus_times``; atrial fibrillation without P waves and premature beats as in
+version 2), its repolarization stretched with each beat's RR
 interval (Bazett: with its square root), its shape varied a little from beat to beat and its
 amplitude modulated by respiration, and the noise drawn from the spectra of real records'
 residuals (``noise_model``); each lead's mean is then set as PTB-XL's are, near zero.
@@ -20,7 +21,7 @@ from train.synth.beat_model import INDEPENDENT_LEADS, BeatModel, lay_beats
 from train.synth.cardiac import (
     LIMB_ELECTRODES,
     PRECORDIAL_ANGLES_DEG,
-    beat_times,
+    beat_sequence,
     fibrillation_times,
     fibrillation_waves,
     leads_from_electrodes,
@@ -34,6 +35,15 @@ BEAT_VARIATION = 1.0  # x the fitted beat-to-beat variation around a record's me
 RR_RANGE_S = (0.48, 1.5)
 RESPIRATORY_GAIN_SD = 0.05  # per-lead amplitude modulation with breathing (log units)
 BEAT_GAIN_SD = 0.02  # per beat and lead, independent
+# Sinus rhythm: each RR interval is the record's mean RR times exp(breathing + slow wave + jitter), each part
+# with a log-normal amplitude per record, (median, log standard deviation): respiratory sinus arrhythmia at
+# SINUS_BREATHING_HZ, a slow wave at SINUS_SLOW_HZ (Mayer waves, drift) and beat-to-beat jitter. Chosen by
+# a one-off search against real training records' RR statistics (tools/rhythm_statistics.py: SDNN, RMSSD,
+# lag-1 autocorrelation) with this generator's fibrillation and premature-beat rates. Version 2's rhythm
+# (cardiac.beat_times: 1-5% breathing, 1.5% jitter for every record) never went below an RMSSD of about
+# 15 ms, where one real record in ten stays under 7.3 ms
+SINUS_BREATHING, SINUS_SLOW, SINUS_JITTER = (0.018, 0.8), (0.011, 0.9), (0.0035, 0.6)
+SINUS_BREATHING_HZ, SINUS_SLOW_HZ = (0.18, 0.3), (0.04, 0.15)
 # fibrillatory waves (version 2's atrial dipole, cardiac.fibrillation_waves) reach the electrodes RA, LA, LL,
 # V1-V6 through this one fixed set: version 2's limb vectors and precordial angles with a single gain, since
 # version 3 has no per-patient electrode placement (its beats come with the placement of real records)
@@ -64,6 +74,19 @@ def electrodes_from_leads(leads: np.ndarray) -> np.ndarray:
     lead_i, lead_ii, chest = leads[0], leads[1], leads[2:]
     wct = (lead_i + lead_ii) / 3.0
     return np.vstack([np.zeros_like(lead_i), lead_i, lead_ii, chest + wct])
+
+
+def sinus_times(rng: np.random.Generator, heart_rate: float, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """R-peak times (s) of a sinus rhythm at ``heart_rate`` (bpm) from before the record to past its
+    end, and each beat's RR interval: ``SINUS_BREATHING``, ``SINUS_SLOW`` and ``SINUS_JITTER``."""
+    rr_mean = 60.0 / heart_rate
+    breathing, slow, jitter = (median * np.exp(spread * rng.standard_normal())
+                               for median, spread in (SINUS_BREATHING, SINUS_SLOW, SINUS_JITTER))  # fmt: skip
+    breathing_hz, slow_hz = rng.uniform(*SINUS_BREATHING_HZ), rng.uniform(*SINUS_SLOW_HZ)
+    breathing_phase, slow_phase = rng.uniform(0.0, 2.0 * np.pi, size=2)
+    return beat_sequence(rng, rr_mean, seconds, lambda t: rr_mean * float(np.exp(
+        breathing * np.sin(2 * np.pi * breathing_hz * t + breathing_phase)
+        + slow * np.sin(2 * np.pi * slow_hz * t + slow_phase) + jitter * rng.standard_normal())))  # fmt: skip
 
 
 def varied_beats(model: BeatModel, rng: np.random.Generator, beat: np.ndarray, times: np.ndarray, rrs: np.ndarray,
@@ -104,7 +127,7 @@ def render_fitted_record(
     if fibrillation:
         times, rrs = fibrillation_times(rng, heart_rate, seconds)
     else:
-        times, rrs = beat_times(rng, heart_rate, seconds)
+        times, rrs = sinus_times(rng, heart_rate, seconds)
         if rng.random() < premature_rate:
             times, rrs = with_premature_beats(rng, times, rrs)
     fs = model.fs
