@@ -38,8 +38,10 @@ BEAT_GAIN_SD = 0.02  # per beat and lead, independent
 # Sinus rhythm: each RR interval is the record's mean RR times exp(breathing + slow wave + jitter), each part
 # with a log-normal amplitude per record, (median, log standard deviation): respiratory sinus arrhythmia at
 # SINUS_BREATHING_HZ, a slow wave at SINUS_SLOW_HZ (Mayer waves, drift) and beat-to-beat jitter. Chosen by
-# a one-off search against real training records' RR statistics (tools/rhythm_statistics.py: SDNN, RMSSD,
-# lag-1 autocorrelation) with this generator's fibrillation and premature-beat rates. Version 2's rhythm
+# a one-off search (RR series drawn with this generator's fibrillation and premature-beat rates), then set
+# over three renders of 3,000 records so that their SDNN, RMSSD and lag-1 autocorrelation follow real
+# training records' from p5 to p90 (tools/rhythm_statistics.py). (varied_beats' amplitude sway draws a
+# breathing rate of its own.) Version 2's rhythm
 # (cardiac.beat_times: 1-5% breathing, 1.5% jitter for every record) never went below an RMSSD of about
 # 15 ms, where one real record in ten stays under 7.3 ms
 SINUS_BREATHING, SINUS_SLOW, SINUS_JITTER = (0.018, 0.8), (0.011, 0.9), (0.0035, 0.6)
