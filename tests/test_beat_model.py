@@ -134,17 +134,20 @@ def test_lay_beats_reproduces_the_beat_at_each_r_peak() -> None:
     grid = window_s[0] + np.arange(90) / fs
     beat = np.stack([np.exp(-0.5 * (grid / 0.012) ** 2), 0.3 * np.exp(-0.5 * ((grid - 0.25) / 0.05) ** 2)])
     times, rrs = np.array([1.0, 2.0, 3.0]), np.ones(3)
-    signal = lay_beats(beat, window_s, fs, times, rrs, 1.0, np.ones((3, 2)), 4 * RENDER_FS, RENDER_FS)
+    signal = lay_beats(beat, window_s, fs, times, rrs, np.ones((3, 2)), 4 * RENDER_FS, RENDER_FS)
     for t in times:
         r = int(t * RENDER_FS)
         assert np.isclose(signal[0, r], 1.0, atol=1e-3) and np.isclose(
             signal[1, r + int(0.25 * RENDER_FS)], 0.3, atol=1e-3
         )
     assert np.abs(signal[:, : int(0.6 * RENDER_FS)]).max() < 1e-6  # nothing before the first beat's window
-    # a shorter RR brings the T wave earlier (Bazett), the QRS stays put
-    short = lay_beats(beat, window_s, fs, times, np.full(3, 0.64), 1.0, np.ones((3, 2)), 4 * RENDER_FS, RENDER_FS)
+    # a shorter RR leaves the T wave where it is; a stretch above 1 brings it earlier, the QRS stays put
     t_peak = lambda s: int(np.argmax(s[1, 2 * RENDER_FS : int(2.5 * RENDER_FS)]))
-    assert t_peak(short) < t_peak(signal) and np.isclose(short[0, 2 * RENDER_FS], 1.0, atol=1e-3)
+    short = lay_beats(beat, window_s, fs, times, np.full(3, 0.64), np.ones((3, 2)), 4 * RENDER_FS, RENDER_FS)
+    assert t_peak(short) == t_peak(signal)
+    stretched = lay_beats(beat, window_s, fs, times, rrs, np.ones((3, 2)), 4 * RENDER_FS, RENDER_FS,
+                          stretches=np.full(3, 1.25))  # fmt: skip
+    assert t_peak(stretched) < t_peak(signal) and np.isclose(stretched[0, 2 * RENDER_FS], 1.0, atol=1e-3)
 
 
 def test_laid_beats_join_without_steps() -> None:
@@ -156,10 +159,10 @@ def test_laid_beats_join_without_steps() -> None:
     grid = window_s[0] + np.arange(90) / fs
     times = np.array([0.5, 1.05, 1.65, 2.95, 4.45, 5.2])
     rrs = np.diff(times, append=times[-1] + 0.75)  # 0.55 s (overlapping) to 1.5 s (a gap)
-    level = lay_beats(np.full((1, 90), 0.02), window_s, fs, times, rrs, 0.8, np.ones((6, 1)), 700, fs)
+    level = lay_beats(np.full((1, 90), 0.02), window_s, fs, times, rrs, np.ones((6, 1)), 700, fs)
     assert np.allclose(level, 0.02, atol=1e-9)
     ramp = 0.02 * (grid - window_s[0]) / (window_s[1] - window_s[0])  # 0 at the window's start, 0.02 at its end
-    laid = lay_beats(ramp[None], window_s, fs, times, rrs, 0.8, np.ones((6, 1)), 700, fs)[0]
+    laid = lay_beats(ramp[None], window_s, fs, times, rrs, np.ones((6, 1)), 700, fs)[0]
     assert np.abs(np.diff(laid)).max() < 0.006 and laid.min() > -1e-9  # the old fade to zero stepped 0.02 in 40 ms
 
 
@@ -170,7 +173,7 @@ def test_laid_beats_keep_their_high_frequencies_between_samples() -> None:
     grid = window_s[0] + np.arange(90) / fs
     wavelet = lambda t: np.exp(-0.5 * (t / 0.015) ** 2) * np.cos(2 * np.pi * 35 * t)
     times = 0.5 + np.arange(9) * 1.0 + np.linspace(0.0, 0.009, 9)  # every phase of a 10 ms sample
-    laid = lay_beats(wavelet(grid)[None], window_s, fs, times, np.ones(9), 1.0, np.ones((9, 1)), 1000, fs)
+    laid = lay_beats(wavelet(grid)[None], window_s, fs, times, np.ones(9), np.ones((9, 1)), 1000, fs)
     t = np.arange(1000) / fs
     exact = sum(wavelet(t - r) * (np.abs(t - r) < 0.2) for r in times)
     high = lambda x: spectral_filter(x[None], fs, lambda f: ((f >= 30) & (f <= 50)).astype(float))[0]

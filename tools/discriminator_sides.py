@@ -51,8 +51,7 @@ def hybrid_records(signals: np.ndarray, leads: tuple[str, ...], fs: int, model: 
             if not np.isfinite(beat).all() or len(times) < 3:
                 continue
             rrs = found_rrs(times)
-            rr = float(np.median(np.diff(times)))
-            independent = varied_beats(model, rng, beat, times, rrs, rr, record.shape[-1]) + noise.sample(rng, times)
+            independent = varied_beats(model, rng, beat, times, rrs, record.shape[-1]) + noise.sample(rng, times)
             independent += record[chosen].mean(axis=1, keepdims=True) - independent.mean(axis=1, keepdims=True)
             twelve = leads_from_electrodes(electrodes_from_leads(independent))
             made.append(np.round(twelve / STORED_MV) * STORED_MV)

@@ -193,6 +193,8 @@ def gain_intervals(runs: Runs, sizes: list[int], data: Path, rounds: int) -> dic
         for seed in sorted(set(real) & set(init)):
             labels, started = test_scores(init[seed], dataset)
             pairs.append((started, test_scores(real[seed], dataset)[1]))
+        if labels is None:
+            raise SystemExit(f"no seed has both arms at {n} real records: train both arms with the same seeds")
         intervals[n] = bootstrap_mean_macro_auc_difference(labels, pairs, rounds=rounds)
     return intervals
 

@@ -65,8 +65,8 @@ def main() -> None:
         reduced = (centre + ((flat - centre) @ model.basis.T) @ model.basis).reshape(beat.shape)
         rows["record"].append(qrs_band_power(record, times, fs))
         for name, shape in (("its median beat, laid", beat), ("the median beat in the model's components", reduced)):
-            laid = lay_beats(shape, BEAT_WINDOW_S, fs, times, rrs, float(np.median(np.diff(times))),
-                             np.ones((len(times), len(INDEPENDENT_LEADS))), record.shape[-1], fs)  # fmt: skip
+            laid = lay_beats(shape, BEAT_WINDOW_S, fs, times, rrs, np.ones((len(times), len(INDEPENDENT_LEADS))),
+                             record.shape[-1], fs)  # fmt: skip
             rows[name].append(qrs_band_power(laid, times, fs))
     print(f"30-50 Hz power inside the QRS, uV^2, median over {len(rows['record'])} real training records")
     print("| | " + " | ".join(INDEPENDENT_LEADS) + " |\n|---|" + "---|" * len(INDEPENDENT_LEADS))

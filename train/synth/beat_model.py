@@ -63,8 +63,13 @@ ALIGNMENT_UPSAMPLING = 5  # R peaks are placed on a grid this many times finer t
 MIN_COMBINATION_RECORDS = 60
 SHRINKAGE_RECORDS = 100.0
 MAX_MIXTURE = 6  # Gaussians per label combination at most, each fitted to at least MIN_COMBINATION_RECORDS records
-QRS_END_S = 0.08  # after the R peak: what follows (ST, T) stretches with the beat's RR interval
-STRETCH_RANGE = (0.8, 1.25)
+# after the R peak: what follows (ST, T) is what ``lay_beats`` stretches where it is given stretches.  The
+# generator gives none: in real training records whose RR SD exceeds 50 ms, a median beat laid back at the
+# record's own R peaks leaves a median 3.5% less residual after the QRS unstretched than stretched by Bazett's
+# rule with the following RR (what version 3 did until round 12; less in 85-87% of those records), and stretched
+# with the preceding RR only 1.3-1.4% less (tools/repolarization_stretch.py): within ten seconds the QT interval
+# follows the heart rate of the last minutes, not the last beat's
+QRS_END_S = 0.08
 HEAD_TAPER_S = 0.04  # where two beats overlap, the record crossfades from one to the next over this long
 TAIL_GAP_S = 0.22  # a beat's span ends at most this long ahead of the next R peak
 P_WAVE_S = (-0.25, -0.10)  # where atrial fibrillation removes the P wave, relative to the R peak
@@ -239,16 +244,9 @@ def found_rrs(times: np.ndarray) -> np.ndarray:
     return np.diff(times, append=times[-1] + np.median(np.diff(times)))
 
 
-def beat_stretches(rrs: np.ndarray, record_rr: float) -> np.ndarray:
-    """How much each beat's part after the QRS is stretched ``[beats]``: Bazett's square root of the
-    record's RR over the beat's ``rrs``, within ``STRETCH_RANGE`` (a beat's time after ``QRS_END_S``
-    is laid at ``QRS_END_S + (t - QRS_END_S) * stretch`` of its shape)."""
-    return np.clip(np.sqrt(record_rr / np.asarray(rrs, dtype=np.float64)), *STRETCH_RANGE)
-
-
 def beat_spans(rrs: np.ndarray, stretches: np.ndarray, window_s: tuple[float, float]) -> np.ndarray:
     """Where each beat reaches, ``[beats, 2]`` in seconds from its R peak: from its window's start
-    to its window's end (the part after the QRS stretched by ``stretches``, ``beat_stretches``) or
+    to its window's end (the part after the QRS stretched by ``stretches``, see ``lay_beats``) or
     ``TAIL_GAP_S`` before the next R peak (the beat's RR ``rrs``), whichever comes first."""
     start, stop = window_s
     window_end = np.where(stop > QRS_END_S, QRS_END_S + (stop - QRS_END_S) / stretches, stop)
@@ -257,13 +255,15 @@ def beat_spans(rrs: np.ndarray, stretches: np.ndarray, window_s: tuple[float, fl
 
 def lay_beats(
     beat: np.ndarray, window_s: tuple[float, float], fs: int, times: np.ndarray, rrs: np.ndarray,
-    record_rr: float, gains: np.ndarray, n: int, out_fs: int, no_p: bool = False,
-    variation: np.ndarray | None = None,
+    gains: np.ndarray, n: int, out_fs: int, no_p: bool = False, variation: np.ndarray | None = None,
+    stretches: np.ndarray | None = None,
 ) -> np.ndarray:  # fmt: skip
     """The leads ``[leads, n]`` at ``out_fs`` of beats ``beat[leads, window]`` (sampled at ``fs`` over
-    ``window_s`` around the R peak) placed at R times ``times``, each stretched after the QRS by
-    its RR ``rrs`` against ``record_rr``, scaled per lead by ``gains[beats, leads]`` and changed by
-    ``variation[beats, leads, window]`` (``BeatModel.beat_variation``) where given.
+    ``window_s`` around the R peak) placed at R times ``times`` (each beat's RR to the next one
+    ``rrs``), scaled per lead by ``gains[beats, leads]`` and changed by ``variation[beats, leads,
+    window]`` (``BeatModel.beat_variation``) where given.  Where ``stretches[beats]`` are given, a
+    beat's time after ``QRS_END_S`` is laid at ``QRS_END_S + (t - QRS_END_S) * stretch`` of its shape
+    (above 1: its ST-T ends sooner); by default every beat keeps the median beat's ST-T.
 
     The record is seamless: where one beat's span (``beat_spans``) ends before the next one's
     begins, the signal eases from the one's last value to the other's first; where they overlap,
@@ -281,7 +281,7 @@ def lay_beats(
     fine_fs = out_fs * LAYING_UPSAMPLING
     fine_grid = np.arange(start, stop + 0.5 / fine_fs, 1.0 / fine_fs)
     fine = CubicSpline(grid, shapes, axis=2)(np.clip(fine_grid, start, stop))  # [shapes, leads, points]
-    stretches = beat_stretches(rrs, record_rr)
+    stretches = np.ones(len(times)) if stretches is None else np.asarray(stretches, dtype=np.float64)
     spans = beat_spans(rrs, stretches, window_s)
     first, last = times + spans[:, 0], times + spans[:, 1]
     # junction j lies between beat j and beat j + 1: the signal goes from one to the other over [ease_from, ease_to]

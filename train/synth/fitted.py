@@ -4,9 +4,8 @@ A record's median beat and RR interval are drawn from its label combination's Ga
 (``beat_model.BeatModel``), with the component and part of the coordinates shared by a patient's
 records.  The beat is then laid at every R peak of a rhythm (a sinus rhythm whose variability is fitted to
 real records', ``sinus_times``; atrial fibrillation without P waves and premature beats as in
-version 2), its repolarization stretched with each beat's RR
-interval (Bazett: with its square root), its shape varied a little from beat to beat and its
-amplitude modulated by respiration, and the noise drawn from the spectra of real records'
+version 2), its ST-T the same whatever the beat's RR (``beat_model.QRS_END_S``), its shape varied a
+little from beat to beat and its amplitude modulated by respiration, and the noise drawn from the spectra of real records'
 residuals (``noise_model``); each lead's mean is then set as PTB-XL's are, near zero.
 """
 
@@ -92,7 +91,7 @@ def sinus_times(rng: np.random.Generator, heart_rate: float, seconds: float) -> 
 
 
 def varied_beats(model: BeatModel, rng: np.random.Generator, beat: np.ndarray, times: np.ndarray, rrs: np.ndarray,
-                 record_rr: float, samples: int, fibrillation: bool = False) -> np.ndarray:  # fmt: skip
+                 samples: int, fibrillation: bool = False) -> np.ndarray:  # fmt: skip
     """The median ``beat`` ``[leads, window]`` laid at ``times`` (``beat_model.lay_beats``) as every
     record of version 3 lays it: its amplitude modulated by breathing (one rate and phase, a depth
     per lead) and by a little independent jitter per beat and lead, its shape varied from beat to
@@ -104,8 +103,7 @@ def varied_beats(model: BeatModel, rng: np.random.Generator, beat: np.ndarray, t
     gains = np.exp(np.sin(2 * np.pi * breathing * times + phase)[:, None] * depth[None, :]
                    + rng.normal(0.0, BEAT_GAIN_SD, size=(len(times), leads_count)))  # fmt: skip
     variation = BEAT_VARIATION * model.beat_variation(rng, len(times))
-    return lay_beats(beat, model.window_s, model.fs, times, rrs, record_rr, gains, samples, model.fs, fibrillation,
-                     variation)  # fmt: skip
+    return lay_beats(beat, model.window_s, model.fs, times, rrs, gains, samples, model.fs, fibrillation, variation)
 
 
 def render_fitted_record(
@@ -134,7 +132,7 @@ def render_fitted_record(
             times, rrs = with_premature_beats(rng, times, rrs)
     fs = model.fs
     n = seconds * fs
-    independent = varied_beats(model, rng, beat, times, rrs, record_rr, n, fibrillation)
+    independent = varied_beats(model, rng, beat, times, rrs, n, fibrillation)
     noise = noise_model.sample(rng, times)
     flags = quality_flags(noise, noise_model.fs)
     independent += noise if noise_model.fs == fs else resample(noise, noise_model.fs, fs)[:, :n]

@@ -337,8 +337,8 @@ def record_residuals(signals: np.ndarray, found: RecordBeats, fs: float) -> tupl
         if not np.isfinite(beat).all():
             continue
         rrs = found_rrs(times)
-        laid = lay_beats(beat, BEAT_WINDOW_S, int(fs), times, rrs, float(np.median(np.diff(times))),
-                         np.ones((len(times), len(record))), record.shape[-1], int(fs))  # fmt: skip
+        laid = lay_beats(beat, BEAT_WINDOW_S, int(fs), times, rrs, np.ones((len(times), len(record))),
+                         record.shape[-1], int(fs))  # fmt: skip
         residuals[index] = record - laid
         weights[index] = between_qrs(times, record.shape[-1], fs)
     return residuals, weights
