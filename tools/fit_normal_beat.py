@@ -15,7 +15,6 @@ Prints the fitted shape as a ``BeatShape(...)`` literal for train/synth/cardiac.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import time
@@ -28,7 +27,14 @@ from runtime.dataset.cache import open_dataset
 from runtime.leads import STANDARD_LEADS
 from runtime.signal import resample
 from train.synth.cardiac import NORMAL_SHAPE, RENDER_FS, BeatShape
-from train.synth.fidelity import class_median_beats, lead_ii_peaks, median_beats, training_records, wave_window
+from train.synth.fidelity import (
+    class_median_beats,
+    lead_ii_peaks,
+    median_beats,
+    real_records_parser,
+    training_records,
+    wave_window,
+)
 from train.synth.generate import plan_dataset, render_record
 
 T_WEIGHT = 3.0
@@ -70,11 +76,8 @@ def synthetic_norm_beat(shape: BeatShape, plans: list, seed: int, fs: int) -> np
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("real_cache")
+    parser = real_records_parser(__doc__, records=4000)
     parser.add_argument("--evaluations", type=int, default=500)
-    parser.add_argument("--records", type=int, default=4000, help="real training records sampled")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     fs = 100

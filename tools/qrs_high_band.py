@@ -17,8 +17,6 @@ Usage: python tools/qrs_high_band.py REAL_CACHE [--records N] [--seed S]
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
 from runtime.dataset.cache import open_dataset
@@ -30,7 +28,7 @@ from train.synth.beat_model import (
     lay_beats,
     record_beats,
 )
-from train.synth.fidelity import BEAT_WINDOW_S, high_band_split, training_records
+from train.synth.fidelity import BEAT_WINDOW_S, high_band_split, real_records_parser, training_records
 
 
 def qrs_band_power(signal: np.ndarray, r_times: np.ndarray, fs: float) -> np.ndarray:
@@ -40,11 +38,7 @@ def qrs_band_power(signal: np.ndarray, r_times: np.ndarray, fs: float) -> np.nda
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("real_cache")
-    parser.add_argument("--records", type=int, default=400)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = real_records_parser(__doc__, records=400).parse_args()
     dataset = open_dataset(args.real_cache)
     signals, _ = training_records(dataset, args.records, args.seed)
     fs = int(dataset.fs)

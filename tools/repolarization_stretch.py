@@ -16,7 +16,6 @@ Usage: python tools/repolarization_stretch.py REAL_CACHE [--records N] [--seed S
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from itertools import pairwise
 
@@ -24,7 +23,7 @@ import numpy as np
 
 from runtime.dataset.cache import open_dataset
 from train.synth.beat_model import QRS_END_S, found_rrs, independent_lead_indices, lay_beats, record_beats
-from train.synth.fidelity import BEAT_WINDOW_S, training_records
+from train.synth.fidelity import BEAT_WINDOW_S, real_records_parser, training_records
 
 BAZETT_RANGE = (0.8, 1.25)  # a stretch is held within this range
 TAIL_MARGIN_S = 0.15  # the window after a QRS ends this long before the next R peak
@@ -75,11 +74,7 @@ def residual_powers(signals: np.ndarray, leads: tuple[str, ...], fs: int) -> tup
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("real_cache")
-    parser.add_argument("--records", type=int, default=1500)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = real_records_parser(__doc__, records=1500).parse_args()
     dataset = open_dataset(args.real_cache)
     signals, _ = training_records(dataset, args.records, args.seed)
     sds, powers = residual_powers(signals, dataset.leads, int(dataset.fs))

@@ -54,16 +54,24 @@ WAVE_WINDOWS_S = {"P": (-0.25, -0.08), "R": (-0.04, 0.04), "S": (0.0, 0.08), "T"
 PR_SEGMENT_S = (-0.07, -0.04)
 
 
-def comparison_parser(doc: str, records: int = 2000,
-                      records_help: str = "training records of each") -> argparse.ArgumentParser:  # fmt: skip
-    """The command line every real-vs-synthetic diagnostic in tools/ starts from: its description
-    (the first line of ``doc``), REAL_CACHE and SYNTHETIC_CACHE, ``--records`` and ``--seed`` (of
+def real_records_parser(doc: str, records: int = 2000,
+                        records_help: str = "real training records") -> argparse.ArgumentParser:  # fmt: skip
+    """The command line every diagnostic of real training records in tools/ starts from: its
+    description (the first line of ``doc``), REAL_CACHE, ``--records`` and ``--seed`` (of
     ``training_records``' sample)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("real_cache")
-    parser.add_argument("synthetic_cache")
     parser.add_argument("--records", type=int, default=records, help=f"{records_help} (default {records})")
     parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def comparison_parser(doc: str, records: int = 2000,
+                      records_help: str = "training records of each") -> argparse.ArgumentParser:  # fmt: skip
+    """The command line every real-vs-synthetic diagnostic in tools/ starts from: ``real_records_parser``'s
+    and SYNTHETIC_CACHE after REAL_CACHE."""
+    parser = real_records_parser(doc, records, records_help)
+    parser.add_argument("synthetic_cache")
     return parser
 
 
