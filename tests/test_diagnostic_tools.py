@@ -307,3 +307,27 @@ def test_repolarization_stretch_finds_the_rule_a_record_follows() -> None:
         _, powers = tool.residual_powers(np.stack(signals), PTBXL_LEAD_NAMES, fs)
         best = min(powers, key=lambda rule: float(np.median(powers[rule])))
         assert best == name, (name, {rule: float(np.median(values)) for rule, values in powers.items()})
+
+
+def test_beat_to_beat_measures_what_does_not_repeat_where_it_lies() -> None:
+    """Beats that repeat exactly leave next to nothing; a wobble added to every beat's ST-T alone shows in the
+    ST-T, in proportion to its size, and hardly in the P-PR."""
+    from train.synth.generate import PTBXL_LEAD_NAMES
+
+    tool = _tool("beat_to_beat")
+    fs, rng = 100.0, np.random.default_rng(0)
+    t = np.arange(1000) / fs
+    r_times = np.arange(0.5, 9.6, 0.8)
+    spike = sum(np.exp(-0.5 * ((t - r) / 0.012) ** 2) for r in r_times)
+    after = [(t > r + 0.1) & (t < r + 0.4) for r in r_times]
+    wobble = sum(
+        np.where(mask, np.sin(2 * np.pi * 4 * (t - r)), 0.0) * rng.normal()
+        for r, mask in zip(r_times, after, strict=True)
+    )
+    clean = np.tile(spike, (4, 12, 1))
+    quiet = tool.beat_deviations(clean, list(PTBXL_LEAD_NAMES), fs, (0.5, 15.0))
+    loud = tool.beat_deviations(clean + 0.05 * wobble, list(PTBXL_LEAD_NAMES), fs, (0.5, 15.0))
+    louder = tool.beat_deviations(clean + 0.1 * wobble, list(PTBXL_LEAD_NAMES), fs, (0.5, 15.0))
+    assert quiet["ST-T"].max() < 1e-3 and quiet["QRS"].shape == (4, 12)  # under 1 uV
+    assert np.median(loud["ST-T"]) > 5 * np.median(loud["P-PR"]) + 1e-4
+    assert np.allclose(louder["ST-T"], 2 * loud["ST-T"], rtol=0.05)
