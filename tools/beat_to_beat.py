@@ -47,12 +47,17 @@ def main() -> None:
     parser = comparison_parser(__doc__, records=800)
     parser.add_argument("--band", default="0.5,15", help="LOW,HIGH in Hz (default 0.5,15)")
     args = parser.parse_args()
-    band = tuple(float(value) for value in args.band.split(","))
+    try:
+        band = tuple(float(value) for value in args.band.split(","))
+    except ValueError:
+        band = ()
     if len(band) != 2 or not 0.0 < band[0] < band[1]:
         raise SystemExit(f"--band {args.band!r}: give LOW,HIGH in Hz with 0 < LOW < HIGH, e.g. 0.5,15")
     figures = {}
     for name, path in (("real", args.real_cache), ("synthetic", args.synthetic_cache)):
         dataset = open_dataset(path)
+        if band[1] >= dataset.fs / 2:
+            raise SystemExit(f"--band {args.band!r}: HIGH must lie below {dataset.fs / 2:g} Hz, half {path}'s rate")
         signals, _ = training_records(dataset, args.records, args.seed)
         deviations = beat_deviations(signals, list(dataset.leads), dataset.fs, (band[0], band[1]))
         if not len(deviations["QRS"]):
